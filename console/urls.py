@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from incidents import accounts, health
+from incidents import views as incident_views
+
+urlpatterns = [
+    path("", incident_views.dashboard, name="dashboard"),
+    path("healthz", health.healthz, name="healthz"),
+    path("accounts/login/", accounts.login, name="login"),
+    path("accounts/logout/", accounts.logout, name="logout"),
+    path("incidents/", include("incidents.urls")),
+    path("runbooks/", include("runbooks.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,40 @@
+"""GET /healthz: database and broker status, for load balancers and humans."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from console.celery import app as celery_app
+
+
+def _database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return {"ok": True, "vendor": connection.vendor}
+    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy; say what it was
+        return {"ok": False, "error": str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}
+
+
+def _broker() -> dict:
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            return {"ok": True, "transport": conn.transport_cls if isinstance(conn.transport_cls, str) else "?"}
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "error": str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}
+
+
+@login_not_required
+@require_GET
+@never_cache
+def healthz(request):
+    database, broker = _database(), _broker()
+    status = "ok" if database["ok"] and broker["ok"] else ("degraded" if database["ok"] else "down")
+    # The console cannot work without its database; without the broker it still serves pages.
+    return JsonResponse({"status": status, "database": database, "broker": broker},
+                        status=200 if database["ok"] else 503)

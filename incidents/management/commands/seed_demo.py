@@ -1,0 +1,78 @@
+"""Demo data for make run: our own demo runbooks and severity matrix, an execution target, users.
+
+Idempotent: running it again keeps what is there and adds nothing twice. The admin's password is
+printed only when the account is created (or when CONSOLE_ADMIN_PASSWORD sets it).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from runbooks.importer import parse_document
+from runbooks.importer.store import store_document
+
+from incidents.models import ExecutionTarget, Incident
+from incidents.roles import ADMIN, COMMANDER, RESPONDER, VIEWER
+from runbooks.models import Runbook, SeverityLevel
+
+DEMO_DIR = Path(__file__).resolve().parents[3] / "runbooks" / "demo"
+DEMO_PROGRAMS = ["uptime", "df", "sleep", "echo", "date", "seq", "ps", "free", "hostname", "uname", "cat",
+                 "grep", "head", "tail", "wc", "kubectl", "psql", "curl", "aws"]
+
+
+class Command(BaseCommand):
+    help = "Load the demo runbooks, severity matrix, contacts, an execution target and demo users."
+
+    def handle(self, *args, **options):
+        for path in sorted(DEMO_DIR.glob("*.md")):
+            doc = parse_document(path.read_bytes(), path.name)
+            result = store_document(doc)
+            self.stdout.write(f"demo: {path.name}: {result}")
+        with transaction.atomic():
+            ExecutionTarget.objects.get_or_create(
+                name="local", defaults={"queue": "commands", "allowed_programs": DEMO_PROGRAMS,
+                                        "timeout_seconds": 120, "is_default": True},
+            )
+        self._users()
+        self._demo_incident()
+
+    def _users(self) -> None:
+        username = os.environ.get("CONSOLE_ADMIN_USER", "admin")
+        given = os.environ.get("CONSOLE_ADMIN_PASSWORD")
+        admin = User.objects.filter(username=username).first()
+        if admin is None or given:
+            password = given or secrets.token_urlsafe(12)
+            if admin is None:
+                admin = User.objects.create_superuser(username, f"{username}@example.com", password)
+            else:
+                admin.set_password(password)
+                admin.save(update_fields=["password"])
+            admin.groups.add(Group.objects.get(name=ADMIN))
+            for name, role in (("commander", COMMANDER), ("responder", RESPONDER), ("viewer", VIEWER)):
+                user, created = User.objects.get_or_create(username=f"demo-{name}", defaults={"first_name": name})
+                if created or given:
+                    user.set_password(password)
+                    user.save()
+                user.groups.add(Group.objects.get(name=role))
+            self.stdout.write(self.style.WARNING(
+                f"\n  Admin login: {username} / {password}\n"
+                f"  Demo users demo-commander, demo-responder, demo-viewer share that password.\n"
+                "  (Printed once; set CONSOLE_ADMIN_USER / CONSOLE_ADMIN_PASSWORD to choose them.)\n"
+            ))
+
+    def _demo_incident(self) -> None:
+        if Incident.objects.exists() or not SeverityLevel.objects.exists():
+            return
+        admin = User.objects.filter(is_superuser=True).order_by("pk").first()
+        runbook = Runbook.objects.filter(steps__commands__isnull=False).distinct().order_by("pk").first()
+        Incident.declare(
+            title="Demo: checkout latency above SLO", severity=SeverityLevel.objects.order_by("rank")[1:2].get()
+            if SeverityLevel.objects.count() > 1 else SeverityLevel.objects.first(),
+            by=admin, commander=admin, summary="A demo incident so the dashboard has something on it.",
+            runbooks=[runbook] if runbook else [],
+        )

@@ -1,0 +1,42 @@
+"""Plain make_* functions for test data."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from runbooks.models import Command, Runbook, Service, SeverityLevel, Step
+
+
+def make_severities() -> list[SeverityLevel]:
+    rows = [("SEV1", 0, 15, ["Critical", "P1"]), ("SEV2", 1, 30, ["Major", "P2"]),
+            ("SEV3", 2, 240, ["Minor", "P3"]), ("SEV4", 3, None, ["Low", "P4"])]
+    return [
+        SeverityLevel.objects.get_or_create(
+            name=name, defaults={"rank": rank, "response_minutes": minutes, "aliases": aliases,
+                                 "description": f"{name} description", "examples": [f"{name} example"]},
+        )[0]
+        for name, rank, minutes, aliases in rows
+    ]
+
+
+def make_service(name: str = "checkout-api") -> Service:
+    return Service.objects.get_or_create(name=name)[0]
+
+
+def make_runbook(title: str = "Checkout latency high", *, steps=None, service=None, alerts=(), patterns=(),
+                 key=None) -> Runbook:
+    """A runbook with a version; steps are (phase, text, [commands]) triples."""
+    steps = steps if steps is not None else [
+        ("detection", "Confirm p99 latency on the dashboard", []),
+        ("investigation", "List the pods", ["kubectl get pods -n <namespace>"]),
+        ("mitigation", "Restart the deployment", ["kubectl rollout restart deploy/checkout -n <namespace>"]),
+    ]
+    with transaction.atomic():
+        runbook = Runbook.objects.create(title=title, key=key, service=service, alerts=list(alerts),
+                                         error_patterns=list(patterns), body_markdown=f"# {title}")
+        for order, (phase, text, commands) in enumerate(steps):
+            step = Step.objects.create(runbook=runbook, order=order, phase=phase, text=text)
+            for n, command in enumerate(commands):
+                Command.objects.create(step=step, order=n, text=command)
+        runbook.record_version(note="created by a test")
+    return runbook
