@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import command_urls, views
 
 app_name = "incidents"
 urlpatterns = [
@@ -8,4 +8,5 @@ urlpatterns = [
     path("declare/", views.declare, name="declare"),
     path("postmortems/", views.postmortems, name="postmortems"),
     path("<int:pk>/", views.detail, name="detail"),
+    *command_urls.urlpatterns,
 ]

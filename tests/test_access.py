@@ -24,6 +24,7 @@ ACCESS: dict[str, tuple[str | None, str]] = {
     "incidents:declare": ("responder", "get"),
     "incidents:postmortems": ("viewer", "get"),
     "incidents:detail": ("viewer", "get"),
+    "incidents:run_new": ("responder", "get"),
     "runbooks:list": ("viewer", "get"),
     "runbooks:severity": ("viewer", "get"),
     "runbooks:detail": ("viewer", "get"),
@@ -52,7 +53,7 @@ def url_args(db, commander):
     incident = Incident.declare(title="Walk", severity=severities[0], by=commander, runbooks=[runbook])
     item = incident.checklist.first()
     args = {"pk": incident.pk, "slug": runbook.slug, "item_pk": item.pk, "number": 1, "version": 1,
-            "a": 1, "b": 1, "run_pk": 1, "token": "x"}
+            "a": 1, "b": 1, "run_pk": 1, "token": "x", "index": 0}
     try:
         from incidents.models import CommandRun, ExecutionTarget
 
