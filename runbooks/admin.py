@@ -48,7 +48,8 @@ class StepInline(admin.TabularInline):
     extra = 0
     show_change_link = True  # the step's own page edits its commands
     formfield_overrides = {
-        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 60})},
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 48})},
+        models.CharField: {"widget": forms.TextInput(attrs={"size": 24})},
     }
 
     def get_queryset(self, request):
@@ -73,6 +74,9 @@ class RunbookAdmin(admin.ModelAdmin):
         ("History", {"fields": ("versions_list", "created_at", "updated_at")}),
     )
     inlines = [StepInline]
+    formfield_overrides = {
+        models.JSONField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 60})},
+    }
     change_list_template = "admin/runbooks/runbook/change_list.html"
 
     @admin.display(description="Preview")
