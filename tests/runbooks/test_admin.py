@@ -55,6 +55,8 @@ def test_the_changelist_lists_runbooks_and_links_the_import_page(admin_client):
     assert page.status_code == 200
     assert b"Checkout latency high" in page.content
     assert IMPORT_URL.encode() in page.content
+    found = admin_client.get(reverse("admin:runbooks_runbook_changelist") + "?q=LATENCY")
+    assert b"Checkout latency high" in found.content
 
 
 def test_the_change_page_shows_the_rendered_body_steps_and_versions(admin_client):
@@ -205,3 +207,38 @@ def test_posting_no_file_asks_for_one(admin_client):
 
     assert page.status_code == 200
     assert "Choose at least one document" in page.content.decode()
+
+
+def _queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_the_changelist_and_change_page_cost_the_same_queries_however_much_data(admin_client):
+    from tests.factories import make_service
+
+    first = make_runbook("Runbook 0", service=make_service("svc-0"))
+    changelist = reverse("admin:runbooks_runbook_changelist")
+    change = reverse("admin:runbooks_runbook_change", args=[first.pk])
+    _queries(admin_client, changelist), _queries(admin_client, change)  # warm the content-type cache
+    small = (_queries(admin_client, changelist), _queries(admin_client, change))
+
+    for n in range(1, 8):
+        make_runbook(f"Runbook {n}", service=make_service(f"svc-{n}"))
+    big_steps = [("investigation", f"Step {i}", [f"echo {i}", f"echo {i}b"]) for i in range(12)]
+    first.steps.all().delete()
+    from django.db import transaction
+
+    from runbooks.models import Command as CommandModel
+    with transaction.atomic():
+        for order, (phase, text, commands) in enumerate(big_steps):
+            step = Step.objects.create(runbook=first, order=order, phase=phase, text=text)
+            for n, command in enumerate(commands):
+                CommandModel.objects.create(step=step, order=n, text=command)
+        first.record_version(note="bigger")
+
+    assert (_queries(admin_client, changelist), _queries(admin_client, change)) == small
