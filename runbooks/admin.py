@@ -242,7 +242,8 @@ class CommandInline(admin.TabularInline):
     readonly_fields = ("parameters", "destructive")
     extra = 0
     formfield_overrides = {
-        models.TextField: {"widget": forms.Textarea(attrs={"rows": 3, "cols": 70})},
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 3, "cols": 56})},
+        models.CharField: {"widget": forms.TextInput(attrs={"size": 8})},
     }
 
 
