@@ -1,0 +1,87 @@
+"""docker compose cannot run here: read docker-compose.yml and check it against the settings and queues."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_SERVICES = ["web", "worker", "commands-worker", "beat"]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _queues(command: list[str]) -> set[str]:
+    return set(command[command.index("-Q") + 1].split(",")) if "-Q" in command else set()
+
+
+def _workers(compose: dict) -> dict[str, list[str]]:
+    return {name: svc["command"] for name, svc in compose["services"].items()
+            if isinstance(svc.get("command"), list) and "worker" in svc["command"][:4]}
+
+
+def test_every_service_is_there(compose):
+    assert set(compose["services"]) >= {"postgres", "redis", "migrate", *APP_SERVICES}
+
+
+def test_every_routed_queue_and_default_is_consumed_by_some_worker(compose):
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {settings.CELERY_TASK_DEFAULT_QUEUE}
+    consumed = set().union(*(_queues(cmd) for cmd in _workers(compose).values()))
+    assert routed - consumed == set()
+    assert "default" in consumed
+
+
+def test_the_commands_worker_consumes_only_commands(compose):
+    assert _queues(compose["services"]["commands-worker"]["command"]) == {"commands"}
+    others = [name for name, cmd in _workers(compose).items() if "commands" in _queues(cmd)]
+    assert others == ["commands-worker"]
+
+
+def test_every_environment_variable_is_read_by_settings(compose):
+    source = (ROOT / "console" / "settings.py").read_text()
+    for name in ["migrate", *APP_SERVICES]:
+        env = compose["services"][name]["environment"]
+        for key in env:
+            assert re.search(rf'"{key}"', source), f"{name}: settings.py never reads {key}"
+        assert env["DEBUG"] == "false"
+        assert {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "SECRET_KEY", "ALLOWED_HOSTS"} <= set(env)
+
+
+def test_postgres_and_redis_have_healthchecks(compose):
+    assert "pg_isready" in " ".join(compose["services"]["postgres"]["healthcheck"]["test"])
+    assert "ping" in compose["services"]["redis"]["healthcheck"]["test"]
+
+
+def test_migrate_checks_then_migrates_then_collects_static(compose):
+    command = " ".join(compose["services"]["migrate"]["command"])
+    assert re.search(r"preflight && .*migrate --noinput && .*collectstatic", command)
+    assert compose["services"]["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_web_and_workers_wait_for_migrate_to_finish(compose, service):
+    depends = compose["services"][service]["depends_on"]
+    assert depends["migrate"]["condition"] == "service_completed_successfully"
+    assert depends["postgres"]["condition"] == "service_healthy"
+
+
+def test_web_runs_gunicorn_with_several_workers(compose):
+    command = compose["services"]["web"]["command"]
+    assert command[:2] == ["gunicorn", "console.wsgi"]
+    assert int(command[command.index("--workers") + 1]) >= 2
+    assert "--no-control-socket" in command
+
+
+def test_the_image_runs_as_a_non_root_user():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert dockerfile.startswith("FROM python:3.11-slim")
+    assert "pip install ." in dockerfile
+    user = re.findall(r"^USER (\S+)", dockerfile, re.M)
+    assert user and user[-1] not in {"root", "0"}
