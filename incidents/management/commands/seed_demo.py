@@ -13,11 +13,11 @@ from pathlib import Path
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from runbooks.importer import parse_document
-from runbooks.importer.store import store_document
 
 from incidents.models import ExecutionTarget, Incident
 from incidents.roles import ADMIN, COMMANDER, RESPONDER, VIEWER
+from runbooks.importer import parse_document
+from runbooks.importer.store import store_document
 from runbooks.models import Runbook, SeverityLevel
 
 DEMO_DIR = Path(__file__).resolve().parents[3] / "runbooks" / "demo"
@@ -30,8 +30,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         for path in sorted(DEMO_DIR.glob("*.md")):
-            doc = parse_document(path.read_bytes(), path.name)
-            result = store_document(doc)
+            data = path.read_bytes()
+            result = store_document(parse_document(data, path.name), source_bytes=data)
             self.stdout.write(f"demo: {path.name}: {result}")
         with transaction.atomic():
             ExecutionTarget.objects.get_or_create(
