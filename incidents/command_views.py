@@ -1,9 +1,143 @@
-"""Views for dispatching, approving, streaming and cancelling command runs (being written)."""
+"""Dispatching, approving, streaming and cancelling command runs from the incident page."""
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from .forms_commands import CommandRunForm
+from .models import RUNNABLE_LANGUAGES, ChecklistItem, CommandRun, Incident, IncidentError
 
 
+def _incident(pk: int) -> Incident:
+    return get_object_or_404(Incident.objects.select_related("severity", "service"), pk=pk)
+
+
+def _run(incident: Incident, run_pk: int) -> CommandRun:
+    return get_object_or_404(
+        CommandRun.objects.select_related("requested_by", "approved_by", "target", "checklist_item"),
+        pk=run_pk, incident=incident,
+    )
+
+
+def _back_to_runs(incident: Incident):
+    return redirect(reverse("incidents:detail", args=[incident.pk]) + "#runs")
+
+
+def _panel(request, incident: Incident, *, error: str = ""):
+    """The runs panel: the fragment alone for htmx, a page holding it otherwise."""
+    context = {"incident": incident, "runs_error": error}
+    if request.htmx:
+        return render(request, "incidents/_runs_panel.html", context)
+    return render(request, "incidents/runs/list.html", context)
+
+
+@permission_required("incidents.run_command", raise_exception=True)
 def run_new(request, pk, item_pk, index):
-    raise Http404("Command dispatch is not available yet.")
+    """Fill in a command's parameters, see exactly what will run, then dispatch it."""
+    incident = _incident(pk)
+    item = get_object_or_404(ChecklistItem.objects.select_related("incident_runbook__runbook",
+                                                                  "incident_runbook__version"),
+                             pk=item_pk, incident=incident)
+    if index >= len(item.commands):  # a stale link, e.g. to a step whose runbook changed: say so on the incident
+        messages.error(request, "That step has no such command to run.")
+        return redirect(incident)
+    command = item.commands[index]
+    runnable = (command.get("language") or "bash") in RUNNABLE_LANGUAGES
+    form = CommandRunForm(request.POST or None, item=item, index=index)
+    plan = None
+    if request.method == "POST" and runnable and form.is_valid():
+        plan = form.plan
+        plan.needs_approval = CommandRun.needs_second_person(incident, plan)
+        if request.POST.get("action") == "dispatch" and form.cleaned_data["previewed"] != form.digest(plan.script):
+            form.add_error(None, "What will run changed since you looked at it: check it again, then run it.")
+        elif request.POST.get("action") == "dispatch":
+            try:
+                run = CommandRun.request(
+                    item=item, index=index, values=form.values(), by=request.user,
+                    target=form.cleaned_data["target"], understood_destructive=form.cleaned_data["understood"],
+                )
+            except IncidentError as exc:
+                form.add_error(None, str(exc))
+            else:
+                if run.state == CommandRun.State.AWAITING_APPROVAL:
+                    messages.success(request, f"Run #{run.pk} is waiting for a second person to approve it.")
+                else:
+                    messages.success(request, f"Run #{run.pk} is queued on {run.target.name}.")
+                return _back_to_runs(incident)
+    return render(request, "incidents/runs/new.html", {
+        "incident": incident, "item": item, "index": index, "command": command, "form": form, "plan": plan,
+        "runnable": runnable, "no_targets": not form.fields["target"].queryset.exists(),
+        "preview_token": form.digest(plan.script) if plan else "",
+    })
+
+
+@permission_required("incidents.view_incident", raise_exception=True)
+def runs_panel(request, pk):
+    return _panel(request, _incident(pk))
+
+
+@permission_required("incidents.view_incident", raise_exception=True)
+def run_detail(request, pk, run_pk):
+    incident = _incident(pk)
+    run = _run(incident, run_pk)
+    return render(request, "incidents/runs/detail.html", {"incident": incident, "run": run})
+
+
+@permission_required("incidents.view_incident", raise_exception=True)
+def run_output(request, pk, run_pk):
+    incident = _incident(pk)
+    run = get_object_or_404(CommandRun.objects.only("pk", "output", "incident_id"), pk=run_pk, incident=incident)
+    response = HttpResponse(run.output, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="incident-{incident.pk}-run-{run.pk}.txt"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@permission_required("incidents.approve_command", raise_exception=True)
+@require_POST
+def run_approve(request, pk, run_pk):
+    incident = _incident(pk)
+    run = _run(incident, run_pk)
+    error = ""
+    try:
+        if request.POST.get("decision") == "reject":
+            run.reject(by=request.user, reason=request.POST.get("reason", ""))
+            done = f"Rejected run #{run.pk}."
+        else:
+            run.approve(by=request.user)
+            done = f"Approved run #{run.pk}; it is queued."
+    except IncidentError as exc:
+        error = str(exc)
+    if request.htmx:
+        return _panel(request, incident, error=error)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, done)
+    return _back_to_runs(incident)
+
+
+@permission_required("incidents.run_command", raise_exception=True)
+@require_POST
+def run_cancel(request, pk, run_pk):
+    incident = _incident(pk)
+    run = _run(incident, run_pk)
+    error = ""
+    try:
+        run.cancel(by=request.user)
+    except IncidentError as exc:
+        error = str(exc)
+    if request.htmx:
+        return _panel(request, incident, error=error)
+    if error:
+        messages.error(request, error)
+    elif run.state == CommandRun.State.CANCELLED:
+        messages.success(request, f"Cancelled run #{run.pk}.")
+    else:
+        messages.success(request, f"Asked the worker to stop run #{run.pk}.")
+    return _back_to_runs(incident)

@@ -1,0 +1,91 @@
+"""Admin for incidents."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import ChecklistItem, CommandRun, ExecutionTarget, Incident, TimelineEvent
+
+# --- incidents, checklists and the (read-only) timeline -------------------------------------------
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ("pk", "title", "severity", "status", "commander", "declared_at", "resolved_at")
+    list_filter = ("status", "severity")
+    search_fields = ("title", "summary")
+    list_select_related = ("severity", "commander")
+    date_hierarchy = "declared_at"
+    raw_id_fields = ("commander", "communications_lead", "scribe", "declared_by", "acknowledged_by")
+    readonly_fields = ("revision", "updated_at")
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(admin.ModelAdmin):
+    list_display = ("pk", "incident", "order", "phase", "label", "state", "changed_by", "changed_at")
+    list_filter = ("state", "phase")
+    search_fields = ("text", "heading", "incident__title")
+    list_select_related = ("incident", "changed_by")
+    raw_id_fields = ("incident", "incident_runbook", "changed_by")
+
+
+@admin.register(TimelineEvent)
+class TimelineEventAdmin(admin.ModelAdmin):
+    """The timeline is append-only: admins read it, nobody edits it."""
+
+    list_display = ("at", "incident", "kind", "actor", "source", "message")
+    list_filter = ("kind", "source")
+    search_fields = ("message", "incident__title")
+    list_select_related = ("incident", "actor")
+    readonly_fields = [f.name for f in TimelineEvent._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- command runs (execution targets and a read-only record of runs) -----------------------------
+
+
+@admin.register(ExecutionTarget)
+class ExecutionTargetAdmin(admin.ModelAdmin):
+    list_display = ("name", "queue", "is_default", "timeout_seconds", "output_cap_bytes")
+    list_filter = ("queue", "is_default")
+    search_fields = ("name", "queue")
+    fieldsets = (
+        (None, {"fields": ("name", "queue", "is_default")}),
+        ("What may run", {"fields": ("allowed_programs", "timeout_seconds", "output_cap_bytes")}),
+        ("Environment (never secrets: name the worker's variables instead)",
+         {"fields": ("environment", "env_passthrough", "sql_dsn_env")}),
+    )
+
+
+@admin.register(CommandRun)
+class CommandRunAdmin(admin.ModelAdmin):
+    """The record of what ran: readable by admins, changed only by the console itself."""
+
+    list_display = ("pk", "incident", "state", "short_script", "target", "requested_by", "approved_by",
+                    "created_at", "worker_host")
+    list_filter = ("state", "target", "destructive")
+    search_fields = ("script", "incident__title", "worker_host")
+    list_select_related = ("incident", "target", "requested_by", "approved_by")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in CommandRun._meta.fields]
+
+    @admin.display(description="script")
+    def short_script(self, run: CommandRun) -> str:
+        return run.script[:80]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

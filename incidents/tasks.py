@@ -1,0 +1,143 @@
+"""Thin Celery tasks: ids in, re-fetch, guard, act. How a command really runs lives in incidents/execution.py."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import time
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import F
+
+from incidents.models import CommandRun, Incident
+
+log = logging.getLogger(__name__)
+
+# Output reaches the database at most this often (the page polls every second), and the incident's
+# revision is bumped at most every REVISION_INTERVAL so viewers' revision polls see that something moved.
+FLUSH_INTERVAL = 0.2
+REVISION_INTERVAL = 0.5
+HEARTBEAT_INTERVAL = 5.0
+CANCEL_CHECK_INTERVAL = 0.25
+
+
+def enqueue(run_id: int) -> None:
+    """Send a queued run to its target's queue; called after the transaction that queued it commits.
+
+    A broker that cannot be reached must not break the page: the run is stored as failed, with why.
+    """
+    run = CommandRun.objects.select_related("incident", "target").filter(pk=run_id).first()
+    if run is None or run.state != CommandRun.State.QUEUED:
+        return
+    try:
+        run_command.apply_async(
+            (run_id,), queue=run.queue,
+            retry=True, retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
+        )
+    except Exception as exc:  # noqa: BLE001 - kombu, redis and socket errors all mean "not queued"
+        log.warning("could not enqueue command run %s: %s", run_id, exc)
+        run.fail_to_enqueue(str(exc) or exc.__class__.__name__)
+
+
+class _Stream:
+    """The callbacks execution.run calls while the command runs, writing straight to the run's row."""
+
+    def __init__(self, run: CommandRun) -> None:
+        self.run = run
+        self.last_bump = 0.0
+        self.last_cancel_check = 0.0
+        self.cancel = False
+
+    def output(self, chunk: str) -> None:
+        if not chunk:
+            return
+        self.run.append_output(chunk)
+        now = time.monotonic()
+        if now - self.last_bump >= REVISION_INTERVAL:
+            self.last_bump = now
+            Incident.objects.filter(pk=self.run.incident_id).update(revision=F("revision") + 1)
+
+    def heartbeat(self) -> None:
+        self.run.beat()
+
+    def should_cancel(self) -> bool:
+        now = time.monotonic()
+        if not self.cancel and now - self.last_cancel_check >= CANCEL_CHECK_INTERVAL:
+            self.last_cancel_check = now
+            self.cancel = self.run.cancel_wanted()
+        return self.cancel
+
+
+def _missing_program(run: CommandRun, host: str) -> str | None:
+    """The first program of the script this host does not have, as a message for the person who ran it."""
+    from incidents import execution
+
+    if run.language == "sql":
+        programs = ["psql"]
+    else:
+        try:
+            programs = execution.programs_in(run.script, language=run.language)
+        except Exception:  # noqa: BLE001 - execution.run refuses what it cannot parse, with a better message
+            return None
+    env_path = run.target.environment.get("PATH") if isinstance(run.target.environment, dict) else None
+    for program in programs:
+        if shutil.which(program, path=env_path) is None and not _is_builtin(program):
+            return f"{program}: not found on worker host {host}"
+    return None
+
+
+def _is_builtin(program: str) -> bool:
+    return program in {"echo", "true", "false", "cd", "export", "set", "test", "[", "printf", "read", "exit",
+                       "for", "while", "if", "do", "done", "then", "fi", "sleep", "kill", "wait", "type", ":"}
+
+
+@shared_task(name="incidents.tasks.run_command", acks_late=True, ignore_result=True)
+def run_command(run_id: int) -> str:
+    """Run one queued command, once: the claim makes a redelivered or duplicated task a no-op."""
+    from incidents import execution  # the worker's side only: the web never runs commands
+
+    run = CommandRun.objects.select_related("incident", "target").filter(pk=run_id).first()
+    if run is None:
+        return "gone"
+    host = socket.gethostname()
+    if not run.claim(host):
+        return "not queued"
+    target = run.target
+    own = {name: os.environ[name] for name in (target.env_passthrough or []) if name in os.environ}
+    env = {**{k: str(v) for k, v in (target.environment or {}).items()}, **own}
+    dsn = os.environ.get(target.sql_dsn_env) if target.sql_dsn_env else None
+    secrets = [value for value in [*own.values(), dsn] if value]
+    stream = _Stream(run)
+    missing = _missing_program(run, host)
+    if missing:
+        run.finish(state=CommandRun.State.FAILED, exit_code=None, output="", truncated=False, reason=missing)
+        return run.state
+    try:
+        result = execution.run(
+            run.script, language=run.language, env=env, timeout=target.timeout_seconds,
+            output_cap=target.output_cap_bytes, on_output=stream.output, on_heartbeat=stream.heartbeat,
+            should_cancel=stream.should_cancel, flush_interval=FLUSH_INTERVAL,
+            heartbeat_interval=HEARTBEAT_INTERVAL, dsn=dsn, allowed_programs=list(target.allowed_programs or []),
+            target_name=target.name, secrets=secrets,
+        )
+    except execution.CommandRefused as exc:
+        run.finish(state=CommandRun.State.FAILED, exit_code=None, output="", truncated=False, reason=str(exc))
+        return run.state
+    except Exception as exc:
+        log.exception("command run %s crashed the worker's runner", run_id)
+        run.finish(state=CommandRun.State.FAILED, exit_code=None, output="", truncated=False,
+                   reason=f"the worker on {host} could not run it: {exc}")
+        return run.state
+    run.finish(state=str(result.state), exit_code=result.exit_code, output=result.output,
+               truncated=bool(result.truncated), reason=result.reason or "")
+    return run.state
+
+
+@shared_task(name="incidents.tasks.audit_lost_runs", ignore_result=True)
+def audit_lost_runs() -> int:
+    """Mark running runs whose worker stopped beating as lost (the beat schedule calls this)."""
+    return CommandRun.mark_lost(older_than=timedelta(seconds=settings.COMMAND_HEARTBEAT_TIMEOUT_SECONDS))
