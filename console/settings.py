@@ -122,7 +122,11 @@ if _DATABASE_URL:
     try:
         _db = dj_database_url.parse(_DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
     except ValueError as exc:
-        raise ImproperlyConfigured(f"DATABASE_URL cannot be understood: {exc}") from None
+        # Never echo the URL: it usually holds a password.
+        reason = str(exc).split(". ")[0].rstrip(".")
+        raise ImproperlyConfigured(
+            f"DATABASE_URL cannot be understood ({reason}); expected postgres://user:password@host:5432/name"
+        ) from None
     if _db.get("ENGINE") not in {"django.db.backends.postgresql", "django.db.backends.sqlite3"}:
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// (or sqlite://) URL")
     _db.setdefault("OPTIONS", {})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -15,11 +17,16 @@ def _first_line(exc: Exception) -> str:
 
 
 def check_database() -> None:
+    where = settings.DATABASES["default"]
+    if connection.vendor == "sqlite":
+        Path(where["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     try:
         connection.ensure_connection()
     except Exception as exc:  # noqa: BLE001 - any failure is reported the same way
-        where = settings.DATABASES["default"]
-        name = f"{where.get('HOST') or 'localhost'}:{where.get('PORT') or ''}/{where.get('NAME')}"
+        if connection.vendor == "sqlite":
+            name = str(where["NAME"])
+        else:
+            name = f"{where.get('HOST') or 'localhost'}:{where.get('PORT') or 5432}/{where.get('NAME')}"
         raise CommandError(f"cannot reach the database {name} (DATABASE_URL): {_first_line(exc)}") from None
 
 

@@ -1,0 +1,135 @@
+"""Configuration errors are one clear line; production settings pass `check --deploy`; secrets from files."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_NAMES = ["SECRET_KEY", "DEBUG", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "CSRF_COOKIE_SECURE",
+          "CSRF_COOKIE_HTTPONLY", "SECURE_SSL_REDIRECT", "EMAIL_HOST_PASSWORD"]
+# No comprehensions: `shell -c` runs the code where a comprehension cannot see the names it defines.
+PRINT_SETTINGS = (
+    "import json\nfrom django.conf import settings\nout = dict(DB=str(settings.DATABASES['default']['NAME']))\n"
+    f"for name in {_NAMES!r}:\n    out[name] = getattr(settings, name)\nprint(json.dumps(out))"
+)
+
+
+def manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """manage.py in a clean environment: only what the test gives (no DATABASE_URL or broker from outside)."""
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "CONSOLE_VAR_DIR": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "console.settings"}
+    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env={**base, **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def one_line_error(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens on it once the socket closes
+
+
+def production(**extra: str) -> dict[str, str]:
+    return {"DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "console.example.com",
+            **extra}
+
+
+def test_debug_off_without_a_secret_key_refuses_to_start_with_one_line(tmp_path):
+    line = one_line_error(manage(tmp_path, "check", DEBUG="false"))
+    assert "SECRET_KEY" in line
+
+
+def test_a_boolean_that_is_not_a_boolean_is_one_line(tmp_path):
+    line = one_line_error(manage(tmp_path, "check", DEBUG="maybe"))
+    assert "DEBUG" in line and "maybe" in line
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    result = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **production())
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_malformed_database_url_is_one_line_without_the_url(tmp_path):
+    line = one_line_error(manage(tmp_path, "check", DEBUG="true", DATABASE_URL="nonsense-with-secret"))
+    assert "DATABASE_URL" in line
+    assert "secret" not in line
+
+
+def test_a_database_url_for_another_engine_is_refused(tmp_path):
+    line = one_line_error(manage(tmp_path, "check", DEBUG="true", DATABASE_URL="mysql://u:p@db/console"))
+    assert "postgres://" in line
+
+
+def test_preflight_names_database_url_when_the_database_is_unreachable(tmp_path):
+    url = f"postgres://console:hunter2@127.0.0.1:{closed_port()}/console"
+    line = one_line_error(manage(tmp_path, "preflight", DEBUG="true", DATABASE_URL=url))
+    assert "DATABASE_URL" in line
+    assert "hunter2" not in line
+
+
+def test_preflight_names_the_broker_url_when_redis_is_unreachable(tmp_path):
+    url = f"redis://:hunter2@127.0.0.1:{closed_port()}/0"
+    line = one_line_error(manage(tmp_path, "preflight", DEBUG="true", CELERY_BROKER_URL=url))
+    assert "CELERY_BROKER_URL" in line
+    assert "hunter2" not in line
+
+
+def test_preflight_passes_with_the_local_defaults(tmp_path):
+    result = manage(tmp_path, "preflight", DEBUG="true")
+    assert result.returncode == 0, result.stderr
+    assert "reachable" in result.stdout
+
+
+def test_secrets_can_come_from_files(tmp_path):
+    (tmp_path / "key").write_text("k" * 60 + "\n")
+    (tmp_path / "db").write_text(f"sqlite:///{tmp_path}/from-file.sqlite3\n")
+    (tmp_path / "mail").write_text("smtp-pass\n")
+    result = manage(tmp_path, "shell", "-v", "0", "-c", PRINT_SETTINGS, DEBUG="false", ALLOWED_HOSTS="x",
+                    SECRET_KEY_FILE=str(tmp_path / "key"), DATABASE_URL_FILE=str(tmp_path / "db"),
+                    EMAIL_HOST_PASSWORD_FILE=str(tmp_path / "mail"))
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["SECRET_KEY"] == "k" * 60
+    assert values["DB"] == f"{tmp_path}/from-file.sqlite3"
+    assert values["EMAIL_HOST_PASSWORD"] == "smtp-pass"
+
+
+def test_a_secret_file_that_cannot_be_read_is_one_line(tmp_path):
+    line = one_line_error(manage(tmp_path, "check", DEBUG="false", SECRET_KEY_FILE=str(tmp_path / "missing")))
+    assert "SECRET_KEY_FILE" in line
+
+
+@pytest.mark.parametrize(("https", "secure"), [("true", True), ("false", False)])
+def test_cookies_are_secure_over_https_and_always_http_only(tmp_path, https, secure):
+    result = manage(tmp_path, "shell", "-v", "0", "-c", PRINT_SETTINGS, **production(HTTPS=https))
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["SESSION_COOKIE_SECURE"] is secure
+    assert values["CSRF_COOKIE_SECURE"] is secure
+    assert values["SECURE_SSL_REDIRECT"] is secure
+    assert values["SESSION_COOKIE_HTTPONLY"] is True
+    assert values["CSRF_COOKIE_HTTPONLY"] is True
+
+
+def test_https_is_the_default_in_production(tmp_path):
+    result = manage(tmp_path, "shell", "-v", "0", "-c", PRINT_SETTINGS, **production())
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["DEBUG"] is False
+    assert values["SESSION_COOKIE_SECURE"] is True
