@@ -98,6 +98,7 @@ class Incident(models.Model):
     declared_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    investigating_at = models.DateTimeField(null=True, blank=True)
     identified_at = models.DateTimeField(null=True, blank=True)
     mitigated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -145,6 +146,23 @@ class Incident(models.Model):
         if due is None:
             return False
         return (self.acknowledged_at or timezone.now()) > due
+
+    @property
+    def time_to_acknowledge(self) -> timedelta | None:
+        return self.acknowledged_at - self.declared_at if self.acknowledged_at else None
+
+    @property
+    def time_to_mitigate(self) -> timedelta | None:
+        return self.mitigated_at - self.declared_at if self.mitigated_at else None
+
+    @property
+    def time_to_resolve(self) -> timedelta | None:
+        return self.resolved_at - self.declared_at if self.resolved_at else None
+
+    @property
+    def response_time(self) -> timedelta | None:
+        minutes = self.severity.response_minutes
+        return timedelta(minutes=minutes) if minutes is not None else None
 
     # --- changes: each locks the row, changes, records an event and bumps the revision -------------
 
@@ -222,11 +240,13 @@ class Incident(models.Model):
                 raise IncidentError(f"An incident that is {self.get_status_display().lower()} cannot become {label}.")
             now = timezone.now()
             changes: dict = {"status": to}
-            stamp = {Status.IDENTIFIED: "identified_at", Status.MITIGATED: "mitigated_at",
-                     Status.RESOLVED: "resolved_at", Status.CLOSED: "closed_at"}.get(to)
+            stamp = {Status.INVESTIGATING: "investigating_at", Status.IDENTIFIED: "identified_at",
+                     Status.MITIGATED: "mitigated_at", Status.RESOLVED: "resolved_at",
+                     Status.CLOSED: "closed_at"}.get(to)
             if stamp:
                 changes[stamp] = now
-            if to in (Status.MITIGATED, Status.RESOLVED) and not self.acknowledged_at:
+            # Moving an incident on means someone is on it: that acknowledges it too.
+            if not self.acknowledged_at:
                 changes.update(acknowledged_at=now, acknowledged_by=by)
             if to in OPEN_STATUSES and self.status == Status.RESOLVED:
                 changes["resolved_at"] = None  # reopened
@@ -278,9 +298,12 @@ class Incident(models.Model):
             self._bump()
         return event
 
-    def attach_runbook(self, runbook: Runbook, *, by) -> IncidentRunbook:
+    def attach_runbook(self, runbook: Runbook, *, by, revision: int | None = None) -> IncidentRunbook:
         with transaction.atomic():
             self._locked()
+            self.check_revision(revision)
+            if self.status == Status.CLOSED:
+                raise IncidentError("The incident is closed; its runbooks can no longer change.")
             if self.runbooks.filter(runbook=runbook).exists():
                 raise IncidentError(f"“{runbook.title}” is already attached.")
             attached = self._attach(runbook, by)
@@ -363,6 +386,8 @@ class ChecklistItem(models.Model):
     def _change(self, *, by, to: str, reason: str = "", expected: tuple[str, ...]) -> None:
         with transaction.atomic():
             incident = Incident.objects.select_for_update().get(pk=self.incident_id)
+            if incident.status == Status.CLOSED:
+                raise IncidentError("The incident is closed; its checklist can no longer change.")
             now = timezone.now()
             # A conditional update: of two people ticking at once, one wins and one is told.
             changed = ChecklistItem.objects.filter(pk=self.pk, state__in=expected).update(
@@ -626,7 +651,7 @@ class CommandRun(models.Model):
 
     @classmethod
     def request(cls, *, item: ChecklistItem, index: int, values: dict[str, str], by, target: ExecutionTarget,
-                understood_destructive: bool = False, expected_script: str | None = None) -> CommandRun:
+                understood_destructive: bool = False) -> CommandRun:
         """Store a run of a checklist item's command, queued or awaiting approval, and enqueue it after commit."""
         from runbooks.commandtext import ParameterError
 
@@ -640,8 +665,6 @@ class CommandRun(models.Model):
             plan = cls.plan(item, index, values)
         except ParameterError as exc:
             raise IncidentError(str(exc)) from None
-        if expected_script is not None and expected_script != plan.script:
-            raise IncidentError("What will run changed since you looked at it; check it again and confirm.")
         if plan.destructive and not understood_destructive:
             raise IncidentError("This command is destructive: tick “I understand this is destructive” to go on.")
         with transaction.atomic():

@@ -5,8 +5,18 @@ from . import command_urls, views
 app_name = "incidents"
 urlpatterns = [
     path("", views.incident_list, name="list"),
+    path("live/", views.dashboard_poll, name="dashboard_poll"),
     path("declare/", views.declare, name="declare"),
+    path("declare/suggest/", views.declare_suggest, name="declare_suggest"),
     path("postmortems/", views.postmortems, name="postmortems"),
     path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/poll/", views.poll, name="poll"),
+    path("<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
+    path("<int:pk>/status/", views.transition, name="transition"),
+    path("<int:pk>/severity/", views.change_severity, name="severity"),
+    path("<int:pk>/roles/", views.assign_role, name="role"),
+    path("<int:pk>/runbooks/", views.attach, name="attach"),
+    path("<int:pk>/notes/", views.add_note, name="note"),
+    path("<int:pk>/items/<int:item_pk>/", views.item_action, name="item"),
     *command_urls.urlpatterns,
 ]

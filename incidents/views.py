@@ -1,36 +1,500 @@
+"""Pages of the incidents app: dashboard, declare, incident page with its live poll, lists.
+
+Every change goes through a model method (which writes the timeline event and bumps the revision);
+views check permissions, validate forms and answer either the whole page (plain POST → redirect) or,
+for htmx, the live fragments of the incident page.
+"""
+
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
-from django.shortcuts import get_object_or_404, render
+from django.contrib.auth.models import Group
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponse, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
-from .models import Incident
+from runbooks.models import Phase, Runbook, SeverityLevel
+
+from .forms import AttachForm, DeclareForm, NoteForm, RoleForm, SeverityForm, TransitionForm, first_error
+from .models import (
+    OPEN_STATUSES,
+    ROLES,
+    ChecklistItem,
+    EventKind,
+    Incident,
+    IncidentError,
+    Status,
+    TimelineEvent,
+)
+
+TIMELINE_LIMIT = 200
+RUNNABLE = ("bash", "sh", "shell", "sql")
+PAGE_SIZE = 50
+HTMX_STOP_POLLING = 286
 
 
+# --- dashboard -------------------------------------------------------------------------------------
+
+def _with_progress(queryset):
+    """Checklist progress and the last timeline entry as subqueries: one query for any number of rows."""
+    items = ChecklistItem.objects.filter(incident=OuterRef("pk")).order_by().values("incident")
+    total = items.annotate(n=Count("pk")).values("n")
+    done = items.filter(state__in=[ChecklistItem.State.DONE, ChecklistItem.State.SKIPPED]) \
+        .annotate(n=Count("pk")).values("n")
+    last = TimelineEvent.objects.filter(incident=OuterRef("pk")).order_by("-at", "-pk")
+    return queryset.annotate(
+        items_total=Coalesce(Subquery(total, output_field=IntegerField()), Value(0)),
+        items_done=Coalesce(Subquery(done, output_field=IntegerField()), Value(0)),
+        last_message=Subquery(last.values("message")[:1]),
+        last_at=Subquery(last.values("at")[:1]),
+    )
+
+
+def dashboard_fingerprint() -> str:
+    """What the dashboard shows, in one cheap query: any change to any incident moves one of these."""
+    table = connection.ops.quote_name(Incident._meta.db_table)
+    marks = ", ".join(["%s"] * len(OPEN_STATUSES))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT MAX(updated_at) FROM {table}), COUNT(*), COALESCE(SUM(revision), 0), "  # noqa: S608
+            f"COALESCE(SUM(id), 0) FROM {table} WHERE status IN ({marks})",
+            [str(s) for s in OPEN_STATUSES],
+        )
+        row = cursor.fetchone()
+    return hashlib.blake2s(repr(row).encode(), digest_size=8).hexdigest()
+
+
+def _dashboard_context() -> dict[str, Any]:
+    fingerprint = dashboard_fingerprint()
+    incidents = list(_with_progress(
+        Incident.objects.open().select_related("severity", "service", "commander").by_urgency()
+    ))
+    resolved = Incident.objects.recently_resolved().select_related("severity", "service") \
+        .order_by("-resolved_at")[:20]
+    return {"incidents": incidents, "resolved": resolved, "fingerprint": fingerprint}
+
+
+@require_GET
 @permission_required("incidents.view_incident", raise_exception=True)
 def dashboard(request):
-    incidents = Incident.objects.open().select_related("severity", "service", "commander").by_urgency()
-    resolved = Incident.objects.recently_resolved().select_related("severity", "service")[:20]
-    return render(request, "incidents/dashboard.html", {"incidents": incidents, "resolved": resolved})
+    return render(request, "incidents/dashboard.html", _dashboard_context())
 
 
+@require_GET
+@permission_required("incidents.view_incident", raise_exception=True)
+def dashboard_poll(request):
+    """204 while nothing changed; otherwise the board (with a new fingerprint)."""
+    if request.GET.get("fp") == dashboard_fingerprint():
+        return HttpResponse(status=204)
+    return render(request, "incidents/dashboard.html#board", _dashboard_context())
+
+
+# --- lists -----------------------------------------------------------------------------------------
+
+@require_GET
 @permission_required("incidents.view_incident", raise_exception=True)
 def incident_list(request):
-    incidents = Incident.objects.select_related("severity", "service")[:200]
-    return render(request, "incidents/list.html", {"incidents": incidents})
+    incidents = Incident.objects.select_related("severity", "service", "commander").order_by("-declared_at", "-pk")
+    severities = list(SeverityLevel.objects.all())
+    status = request.GET.get("status", "")
+    severity = request.GET.get("severity", "")
+    problems = []
+    if status == "open":
+        incidents = incidents.filter(status__in=OPEN_STATUSES)
+    elif status in Status.values:
+        incidents = incidents.filter(status=status)
+    elif status:
+        problems.append(f"“{status}” is not a status; showing every status.")
+        status = ""
+    if severity:
+        level = next((s for s in severities if str(s.pk) == severity or s.name.lower() == severity.lower()), None)
+        if level is None:
+            problems.append(f"“{severity}” is not a severity; showing every severity.")
+            severity = ""
+        else:
+            incidents = incidents.filter(severity=level)
+            severity = str(level.pk)
+    page = Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "incidents/list.html", {
+        "page": page, "severities": severities, "statuses": Status.choices, "status": status,
+        "severity": severity, "problems": problems, "query": query.urlencode(),
+    })
+
+
+@require_GET
+@permission_required("incidents.view_incident", raise_exception=True)
+def postmortems(request):
+    incidents = Incident.objects.filter(status__in=[Status.RESOLVED, Status.CLOSED]) \
+        .select_related("severity", "service").order_by("-resolved_at", "-pk")
+    page = Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "incidents/postmortems.html", {"page": page})
+
+
+# --- declare ---------------------------------------------------------------------------------------
+
+@dataclass
+class Suggestion:
+    runbook: Runbook
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    checked: bool = False
+
+
+def _match(text: str, limit: int = 5) -> list[Suggestion]:
+    text = text.strip()
+    if not text:
+        return []
+    try:  # written alongside this view; until it lands, a plain substring match stands in
+        from runbooks.matching import match_runbooks
+    except ImportError:
+        return _fallback_match(text, limit)
+    return [Suggestion(m.runbook, m.score, list(m.reasons)) for m in match_runbooks(text, limit=limit)]
+
+
+def _fallback_match(text: str, limit: int) -> list[Suggestion]:
+    lowered = text.lower()
+    found = []
+    for runbook in Runbook.objects.only("pk", "title", "key", "slug", "alerts", "error_patterns"):
+        reasons = [f"mentions “{p}”" for p in [*runbook.alerts, *runbook.error_patterns] if p and p.lower() in lowered]
+        if runbook.title.lower() in lowered:
+            reasons.append("names the runbook")
+        if reasons:
+            found.append(Suggestion(runbook, float(len(reasons)), reasons))
+    found.sort(key=lambda s: -s.score)
+    return found[:limit]
+
+
+def _suggestions(text: str, selected_ids: set[int]) -> list[Suggestion]:
+    """Runbooks matching the text, plus the ones already chosen (kept, ticked, whatever the text says)."""
+    suggestions = _match(text)
+    shown = {s.runbook.pk for s in suggestions}
+    missing = selected_ids - shown
+    if missing:
+        suggestions += [Suggestion(r, reasons=["chosen"]) for r in Runbook.objects.filter(pk__in=missing)]
+    for s in suggestions:
+        s.checked = s.runbook.pk in selected_ids
+    return suggestions
+
+
+def _selected_runbooks(data) -> set[int]:
+    ids = set()
+    for value in data.getlist("runbooks"):
+        if value.isdigit():
+            ids.add(int(value))
+    return ids
+
+
+def _declare_text(data) -> str:
+    return "\n".join(v for v in (data.get("title", ""), data.get("symptoms", "")) if v)
 
 
 @permission_required("incidents.add_incident", raise_exception=True)
 def declare(request):
-    return render(request, "incidents/declare.html", {})
+    show_errors = False
+    if request.method == "POST":
+        form = DeclareForm(request.POST)
+        selected = _selected_runbooks(request.POST)
+        if "suggest" not in request.POST:
+            show_errors = True
+            if form.is_valid():
+                data = form.cleaned_data
+                commander = request.user if request.user.has_perm("incidents.command_incident") else None
+                try:
+                    incident = Incident.declare(
+                        title=data["title"], severity=data["severity"], service=data["service"],
+                        summary=data["symptoms"], by=request.user, commander=commander,
+                        runbooks=list(data["runbooks"]),
+                    )
+                except IncidentError as exc:
+                    form.add_error(None, str(exc))
+                else:
+                    messages.success(request, f"Declared {incident}.")
+                    return redirect(incident)
+        text = _declare_text(request.POST)
+    else:
+        initial: dict[str, Any] = {}
+        selected = _selected_runbooks(request.GET)
+        slug = request.GET.get("runbook")
+        if slug:
+            runbook = Runbook.objects.select_related("service").filter(slug=slug).first()
+            if runbook is None:
+                messages.error(request, f"There is no runbook “{slug}”.")
+            else:
+                selected.add(runbook.pk)
+                if runbook.service_id:
+                    initial["service"] = runbook.service_id
+        form = DeclareForm(initial=initial)
+        text = ""
+    return render(request, "incidents/declare.html", {
+        "form": form, "show_errors": show_errors, "severities": SeverityLevel.objects.all(),
+        "suggestions": _suggestions(text, selected), "text": text,
+    })
 
 
-@permission_required("incidents.view_incident", raise_exception=True)
-def postmortems(request):
-    incidents = Incident.objects.filter(status__in=["resolved", "closed"]).select_related("severity")[:200]
-    return render(request, "incidents/postmortems.html", {"incidents": incidents})
+@require_GET
+@permission_required("incidents.add_incident", raise_exception=True)
+def declare_suggest(request):
+    """The runbook suggestions as the person types (htmx); without JS the form's Suggest button does this."""
+    if not request.htmx:
+        query = request.GET.urlencode()
+        return redirect(f"{reverse('incidents:declare')}?{query}")
+    text = _declare_text(request.GET)
+    return render(request, "incidents/declare.html#suggestions", {
+        "suggestions": _suggestions(text, _selected_runbooks(request.GET)), "text": text,
+    })
 
 
+# --- the incident page -----------------------------------------------------------------------------
+
+def _int(value, default=None):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _incident(pk: int) -> Incident:
+    return get_object_or_404(
+        Incident.objects.select_related("severity", "service", "commander", "communications_lead", "scribe",
+                                        "acknowledged_by", "declared_by"),
+        pk=pk,
+    )
+
+
+def _checklist_groups(incident: Incident) -> list[dict]:
+    """Items grouped by attached runbook, then by consecutive phase, in the runbook's order."""
+    items = ChecklistItem.objects.filter(incident=incident).select_related(
+        "incident_runbook__runbook", "incident_runbook__version", "changed_by"
+    ).order_by("incident_runbook__attached_at", "incident_runbook_id", "order")
+    groups: list[dict] = []
+    for item in items:
+        if not groups or groups[-1]["link"].pk != item.incident_runbook_id:
+            groups.append({"link": item.incident_runbook, "phases": [], "done": 0, "total": 0})
+        group = groups[-1]
+        if not group["phases"] or group["phases"][-1]["phase"] != item.phase:
+            group["phases"].append({"phase": item.phase, "label": Phase(item.phase).label
+                                    if item.phase in Phase.values else item.phase, "items": []})
+        group["phases"][-1]["items"].append(item)
+        group["total"] += 1
+        group["done"] += item.state != ChecklistItem.State.OPEN
+    return groups
+
+
+def _timeline(incident: Incident, *, kind: str = "", after: int | None = None, before: int | None = None):
+    events = incident.timeline.select_related("actor")
+    if kind:
+        events = events.filter(kind=kind)
+    if after is not None:
+        events = events.filter(pk__gt=after)
+    if before is not None:
+        events = events.filter(pk__lt=before)
+    rows = list(events.order_by("-at", "-pk")[: TIMELINE_LIMIT + 1])
+    return rows[:TIMELINE_LIMIT], len(rows) > TIMELINE_LIMIT
+
+
+def _page_context(request, incident: Incident, *, after: int | None = None) -> dict[str, Any]:
+    kind = request.GET.get("kind", "") or request.POST.get("kind", "")
+    if kind not in EventKind.values:
+        kind = ""
+    before = _int(request.GET.get("before"))
+    events, more = _timeline(incident, kind=kind, after=after, before=None if after is not None else before)
+    last_id = max((e.pk for e in events), default=after or 0)
+    groups = _checklist_groups(incident)
+    done = sum(g["done"] for g in groups)
+    total = sum(g["total"] for g in groups)
+    return {
+        "incident": incident, "groups": groups, "items_done": done, "items_total": total,
+        "events": events, "more_events": more, "earliest_id": events[-1].pk if events else None,
+        "last_event_id": last_id, "kind": kind, "kinds": EventKind.choices, "runnable": RUNNABLE,
+        "roles": [(key, label, getattr(incident, key)) for key, label in ROLES.items()],
+        "statuses": [(s, Status(s).label) for s in incident.allowed_transitions],
+    }
+
+
+def _controls_context(incident: Incident) -> dict[str, Any]:
+    """Choices for the commander's forms (one query each, whatever the size of the incident)."""
+    attached = incident.runbooks.values("runbook_id")
+    return {
+        "severities": SeverityLevel.objects.all(),
+        "people": get_user_model().objects.filter(is_active=True).order_by("username"),
+        "attachable": Runbook.objects.exclude(pk__in=attached).only("pk", "title", "key").order_by("title"),
+    }
+
+
+@require_GET
 @permission_required("incidents.view_incident", raise_exception=True)
 def detail(request, pk):
-    incident = get_object_or_404(Incident.objects.select_related("severity", "service"), pk=pk)
-    return render(request, "incidents/detail.html", {"incident": incident})
+    incident = _incident(pk)
+    context = _page_context(request, incident)
+    context.update(_controls_context(incident))
+    context["showing_earlier"] = request.GET.get("before") is not None
+    return render(request, "incidents/detail.html", context)
+
+
+def _live(request, incident: Incident, *, after: int | None, status: int = 200) -> HttpResponse:
+    """The parts of the incident page that change, as out-of-band swaps, plus a fresh poller."""
+    context = _page_context(request, incident, after=after)
+    context.update(_controls_context(incident))
+    context["oob"] = True
+    if not incident.is_open and incident.status == Status.CLOSED:
+        status = HTMX_STOP_POLLING
+    return render(request, "incidents/detail.html#live", context, status=status)
+
+
+def _perm_exists(user, codename: str) -> tuple[Exists, Exists]:
+    """The permission check as two EXISTS, so the poll can ask it in the same query as the revision."""
+    condition = {"permission__codename": codename, "permission__content_type__app_label": "incidents"}
+    direct = get_user_model().user_permissions.through.objects.filter(user_id=user.pk, **condition)
+    grouped = Group.permissions.through.objects.filter(group__user=user.pk, **condition)
+    return Exists(direct), Exists(grouped)
+
+
+@require_GET
+def poll(request, pk):
+    """Unchanged: 204 after one query. Changed: the fragments that changed. Closed: 286 stops the poll."""
+    user = request.user
+    if not user.is_active:
+        return HttpResponseForbidden()
+    rows = Incident.objects.filter(pk=pk)
+    if user.is_superuser:
+        row = rows.values_list("revision", "status").first()
+        allowed = row is not None
+    else:
+        direct, grouped = _perm_exists(user, "view_incident")
+        found = rows.annotate(direct=direct, grouped=grouped).values_list("revision", "status", "direct", "grouped") \
+            .first()
+        row = found[:2] if found else None
+        allowed = bool(found and (found[2] or found[3]))
+    if row is None:
+        raise Http404("No such incident.")
+    if not allowed:
+        return HttpResponseForbidden()
+    revision, status = row
+    if _int(request.GET.get("rev")) == revision:
+        return HttpResponse(status=HTMX_STOP_POLLING if status == Status.CLOSED else 204)
+    incident = _incident(pk)
+    return _live(request, incident, after=_int(request.GET.get("after")))
+
+
+def _done(request, incident: Incident) -> HttpResponse:
+    """After a change: the live fragments for htmx, else back to the page (post/redirect/get)."""
+    if request.htmx:
+        incident = _incident(incident.pk)
+        return _live(request, incident, after=_int(request.POST.get("after")))
+    url = incident.get_absolute_url()
+    kind = request.POST.get("kind")
+    if kind in EventKind.values:
+        url += f"?kind={kind}"
+    return redirect(url)
+
+
+def _attempt(request, incident: Incident, change, success: str = "") -> HttpResponse:
+    try:
+        change()
+    except IncidentError as exc:
+        messages.error(request, str(exc))
+    else:
+        if success:
+            messages.success(request, success)
+    return _done(request, incident)
+
+
+def _refuse(request, incident: Incident, form) -> HttpResponse:
+    messages.error(request, first_error(form))
+    return _done(request, incident)
+
+
+@permission_required("incidents.respond_incident", raise_exception=True)
+@require_POST
+def acknowledge(request, pk):
+    incident = _incident(pk)
+    return _attempt(request, incident, lambda: incident.acknowledge(by=request.user))
+
+
+@permission_required("incidents.command_incident", raise_exception=True)
+@require_POST
+def transition(request, pk):
+    incident = _incident(pk)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        return _refuse(request, incident, form)
+    data = form.cleaned_data
+    return _attempt(request, incident, lambda: incident.transition(
+        data["to"], by=request.user, revision=data["revision"], note=data["note"].strip()))
+
+
+@permission_required("incidents.command_incident", raise_exception=True)
+@require_POST
+def change_severity(request, pk):
+    incident = _incident(pk)
+    form = SeverityForm(request.POST)
+    if not form.is_valid():
+        return _refuse(request, incident, form)
+    data = form.cleaned_data
+    return _attempt(request, incident, lambda: incident.change_severity(
+        data["severity"], by=request.user, revision=data["revision"]))
+
+
+@permission_required("incidents.command_incident", raise_exception=True)
+@require_POST
+def assign_role(request, pk):
+    incident = _incident(pk)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        return _refuse(request, incident, form)
+    data = form.cleaned_data
+    return _attempt(request, incident, lambda: incident.assign_role(
+        data["role"], data["user"], by=request.user, revision=data["revision"]))
+
+
+@permission_required("incidents.command_incident", raise_exception=True)
+@require_POST
+def attach(request, pk):
+    incident = _incident(pk)
+    form = AttachForm(request.POST)
+    if not form.is_valid():
+        return _refuse(request, incident, form)
+    data = form.cleaned_data
+    return _attempt(request, incident, lambda: incident.attach_runbook(
+        data["runbook"], by=request.user, revision=data["revision"]))
+
+
+@permission_required("incidents.respond_incident", raise_exception=True)
+@require_POST
+def add_note(request, pk):
+    incident = _incident(pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _refuse(request, incident, form)
+    return _attempt(request, incident, lambda: incident.add_note(form.cleaned_data["text"], by=request.user))
+
+
+@permission_required("incidents.respond_incident", raise_exception=True)
+@require_POST
+def item_action(request, pk, item_pk):
+    incident = _incident(pk)
+    item = get_object_or_404(ChecklistItem, pk=item_pk, incident=incident)
+    action = request.POST.get("action")
+    if action == "tick":
+        change = lambda: item.tick(by=request.user)  # noqa: E731
+    elif action == "skip":
+        change = lambda: item.skip(by=request.user, reason=request.POST.get("reason", ""))  # noqa: E731
+    elif action == "reopen":
+        change = lambda: item.reopen(by=request.user)  # noqa: E731
+    else:
+        messages.error(request, "Choose tick, skip or undo.")
+        return _done(request, incident)
+    return _attempt(request, incident, change)
