@@ -11,19 +11,29 @@ from django.core.cache import cache
 from django.views.decorators.http import require_POST
 
 
-def _keys(request) -> list[str]:
-    address = request.META.get("REMOTE_ADDR", "")
+def _user_key(request) -> str:
     username = (request.POST.get("username") or "").strip().lower()
-    digest = hashlib.sha256(username.encode()).hexdigest()[:32]
-    return [f"login-fail:addr:{address}", f"login-fail:user:{digest}"]
+    return "login-fail:user:" + hashlib.sha256(username.encode()).hexdigest()[:32]
+
+
+def _address_key(request) -> str:
+    return f"login-fail:addr:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def _limits(request) -> dict[str, int]:
+    # One user name gets a few tries; one address (an office behind NAT, a proxy) gets many more, so one
+    # person's typos do not lock out their colleagues while a password-guessing address still stops.
+    return {_user_key(request): settings.LOGIN_FAILURE_LIMIT,
+            _address_key(request): settings.LOGIN_FAILURE_ADDRESS_LIMIT}
 
 
 def _throttled(request) -> bool:
-    return any((cache.get(k) or 0) >= settings.LOGIN_FAILURE_LIMIT for k in _keys(request))
+    counts = cache.get_many(list(_limits(request)))
+    return any((counts.get(key) or 0) >= limit for key, limit in _limits(request).items())
 
 
 def _record_failure(request) -> None:
-    for key in _keys(request):
+    for key in _limits(request):
         if cache.add(key, 1, settings.LOGIN_FAILURE_WINDOW_SECONDS) is False:
             try:
                 cache.incr(key)
@@ -45,6 +55,10 @@ class _LoginView(auth_views.LoginView):
             response.status_code = 429
             return response
         return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        cache.delete(_user_key(self.request))
+        return super().form_valid(form)
 
     def form_invalid(self, form):
         _record_failure(self.request)
