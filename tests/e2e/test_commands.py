@@ -1,0 +1,57 @@
+"""A commander runs a runbook command from the incident page and watches its output stream in."""
+
+from __future__ import annotations
+
+import pytest
+
+from incidents.models import CommandRun, ExecutionTarget, Incident
+from tests.factories import make_runbook, make_severities
+from tests.incidents.conftest import celery_worker  # noqa: F401 - the session's real worker
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration,
+              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+LOOP = "for i in 1 2 3; do echo step $i; sleep 1; done"
+
+
+@pytest.fixture
+def plain_http(settings):
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+
+
+def test_a_commander_dispatches_a_command_and_sees_its_output_stream_in(
+        plain_http, celery_worker, new_page, commander, tmp_path):  # noqa: F811
+    severities = make_severities()
+    ExecutionTarget.objects.create(name="local", allowed_programs=["echo", "sleep"], is_default=True)
+    runbook = make_runbook("Demo loop", steps=[("investigation", "Watch the loop", [LOOP])])
+    incident = Incident.declare(title="Checkout latency", severity=severities[2], by=commander, runbooks=[runbook])
+
+    page = new_page(commander)
+    page.goto(f"/incidents/{incident.pk}/")
+    page.locator("a[href$='/commands/0/run/']").first.click()
+    page.get_by_role("button", name="Show what will run").click()
+    assert page.locator("#script").inner_text().strip() == LOOP
+    page.screenshot(path=str(tmp_path / "preview.png"), full_page=True)
+    page.get_by_role("button", name="Run it").click()
+    page.wait_for_url(f"**/incidents/{incident.pk}/#runs")
+
+    output = page.locator("#runs pre.output").first
+    output.wait_for(state="visible", timeout=10_000)
+    page.wait_for_function("document.querySelector('#runs pre.output').textContent.includes('step 1')",
+                           timeout=10_000)
+    run = CommandRun.objects.get()
+    assert "step 3" not in output.inner_text()  # seen while the command still runs
+    page.locator("#runs").screenshot(path=str(tmp_path / "running.png"))
+    assert run.state in ("running", "succeeded") and "step 3" not in page.locator("#runs").inner_text()
+
+    page.wait_for_function("document.querySelector('#runs [data-state=succeeded]') !== null", timeout=15_000)
+    run.refresh_from_db()
+    assert run.output == "step 1\nstep 2\nstep 3\n"
+    page.locator("#runs details summary").first.click()
+    assert "step 3" in page.locator("#runs details pre.output").inner_text()
+    for scheme in ("light", "dark"):
+        for width in (1440, 1920):
+            shot = new_page(commander, color_scheme=scheme, width=width)
+            shot.goto(f"/incidents/{incident.pk}/runs/")
+            shot.screenshot(path=str(tmp_path / f"runs-{scheme}-{width}.png"), full_page=True)
