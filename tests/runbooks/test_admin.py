@@ -28,12 +28,6 @@ DOC = b"""# Queue runbooks
 """
 
 
-@pytest.fixture(autouse=True)
-def _plain_http(settings):
-    # settings turn HTTPS redirects on whenever DEBUG is off, tests included; these tests are about the admin.
-    settings.SECURE_SSL_REDIRECT = False
-
-
 @pytest.fixture
 def admin_client(client, admin_user):
     client.force_login(admin_user)
