@@ -6,5 +6,8 @@ app_name = "runbooks"
 urlpatterns = [
     path("", views.runbook_list, name="list"),
     path("severity/", views.severity, name="severity"),
+    path("match/", views.match, name="match"),
     path("<slug:slug>/", views.detail, name="detail"),
+    path("<slug:slug>/versions/", views.versions, name="versions"),
+    path("<slug:slug>/versions/<int:a>/diff/<int:b>/", views.diff, name="diff"),
 ]

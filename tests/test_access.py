@@ -43,6 +43,9 @@ ACCESS: dict[str, tuple[str | None, str]] = {
     "runbooks:list": ("viewer", "get"),
     "runbooks:severity": ("viewer", "get"),
     "runbooks:detail": ("viewer", "get"),
+    "runbooks:match": ("viewer", "get"),
+    "runbooks:versions": ("viewer", "get"),
+    "runbooks:diff": ("viewer", "get"),
 }
 
 

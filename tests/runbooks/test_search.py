@@ -1,0 +1,85 @@
+"""search_runbooks: full-text with ranking on PostgreSQL (through the GIN index), LIKE on SQLite."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from runbooks.search import search_runbooks
+from tests.factories import make_runbook, make_service
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def library(db):
+    checkout = make_service("checkout-api")
+    return {
+        "disk": make_runbook("Disk full on a node", alerts=["NodeDiskPressure"],
+                             steps=[("mitigation", "Delete old container logs to free disk space", [])]),
+        "latency": make_runbook("Checkout latency high", service=checkout, alerts=["CheckoutLatencyHigh"]),
+        "errors": make_runbook("Checkout error rate", service=checkout, alerts=["CheckoutErrorRate"],
+                               steps=[("triage", "Look at the disk of the database host", [])]),
+    }
+
+
+def titles(queryset):
+    return [r.title for r in queryset]
+
+
+def test_words_find_runbooks_by_title_and_steps(library):
+    assert titles(search_runbooks("disk"))[0] == "Disk full on a node"
+    assert set(titles(search_runbooks("disk"))) == {"Disk full on a node", "Checkout error rate"}
+    assert titles(search_runbooks("latency")) == ["Checkout latency high"]
+
+
+def test_filters_by_service_and_alert(library):
+    assert set(titles(search_runbooks("", service="checkout-api"))) == {"Checkout latency high", "Checkout error rate"}
+    assert titles(search_runbooks("", alert="CheckoutErrorRate")) == ["Checkout error rate"]
+    assert titles(search_runbooks("disk", service="checkout-api")) == ["Checkout error rate"]
+    assert titles(search_runbooks("", service="no-such-service")) == []
+    assert titles(search_runbooks("", alert="NoSuchAlert")) == []
+
+
+def test_an_empty_query_lists_everything_by_title(library):
+    assert titles(search_runbooks("   ")) == sorted(r.title for r in library.values())
+
+
+@pytest.mark.parametrize("q", ["'\"&<>\\", "x" * 400, "disk OR", "-", '"unclosed', "a & b | !c", "%", "()"])
+def test_odd_queries_do_not_fail(library, q):
+    assert isinstance(list(search_runbooks(q)), list)
+
+
+def test_postgres_ranks_and_understands_websearch_syntax(library, postgres):
+    results = list(search_runbooks("disk"))
+    assert results[0].title == "Disk full on a node"  # title and step both say disk
+    assert results[0].rank >= results[-1].rank
+    assert titles(search_runbooks("disk -checkout")) == ["Disk full on a node"]
+    assert titles(search_runbooks('"free disk space"')) == ["Disk full on a node"]
+    assert titles(search_runbooks("disks")) != []  # English stemming
+
+
+def _plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_postgres_can_use_the_gin_indexes(library, postgres):
+    for n in range(50):
+        make_runbook(f"Filler {n}", steps=[("other", f"nothing to see {n}", [])])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE runbooks_runbook")
+        # With plain scans priced out, the plan names the GIN index exactly when the query's expression fits it.
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("SET enable_indexscan = off")
+    try:
+        text_plan = _plan(search_runbooks("disk"))
+        alert_plan = _plan(search_runbooks("", alert="CheckoutErrorRate"))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_seqscan")
+            cursor.execute("RESET enable_indexscan")
+    assert "runbook_search_text_fts" in text_plan, text_plan
+    assert "runbook_alerts_gin" in alert_plan, alert_plan
