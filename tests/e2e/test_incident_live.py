@@ -1,0 +1,129 @@
+"""A commander declares from a pasted error, attaches the suggested runbook and ticks; a colleague sees it live."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from incidents.models import Incident
+from tests.factories import make_runbook, make_service, make_severities
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+ERROR = """2026-11-23T09:14:02Z [error] 31#31: *48213 upstream timed out (110: Connection timed out)
+while reading response header from upstream, client: 10.2.0.14, server: checkout.internal,
+request: "POST /api/v2/orders HTTP/1.1", upstream: "http://10.4.1.22:8080/api/v2/orders"
+"""
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings):
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
+def _roles_present(transactional_db):
+    """Put back the roles a previous transactional test flushed.
+
+    Once Playwright's event loop runs in this thread, Django hands out a fresh connection object without the
+    serialized copy of the database, so `serialized_rollback` cannot restore the migration-made groups.
+    """
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.management import create_contenttypes
+
+    from incidents import roles
+
+    if Group.objects.filter(name__in=roles.ROLE_NAMES).count() == len(roles.ROLE_NAMES):
+        return
+    for config in apps.get_app_configs():
+        create_contenttypes(config, verbosity=0)
+        create_permissions(config, verbosity=0)
+    ours = Permission.objects.filter(content_type__app_label__in=roles._APPS)
+
+    def pick(pairs):
+        return [ours.get(content_type__app_label=app, codename=codename) for app, codename in pairs]
+
+    viewer = list(ours.filter(codename__startswith="view_"))
+    responder = viewer + pick(roles._RESPONDER)
+    commander = responder + pick(roles._COMMANDER)
+    for name, perms in ((roles.VIEWER, viewer), (roles.RESPONDER, responder), (roles.COMMANDER, commander),
+                        (roles.ADMIN, list(ours))):
+        Group.objects.get_or_create(name=name)[0].permissions.set(perms)
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    path = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def test_a_tick_reaches_a_second_browser_within_two_seconds(commander, responder, new_page, shots):
+    make_severities()
+    service = make_service("checkout-api")
+    runbook = make_runbook(
+        "Checkout upstream timeouts", service=service, alerts=["CheckoutUpstreamTimeout"],
+        patterns=["upstream timed out"], steps=[
+            ("detection", "Confirm the 504 rate on the checkout dashboard", []),
+            ("investigation", "List the checkout pods and their restarts", ["kubectl get pods -n <namespace>"]),
+            ("mitigation", "Restart the checkout deployment",
+             ["kubectl rollout restart deploy/checkout -n <namespace>"]),
+            ("verification", "Watch p99 latency return under 300 ms", []),
+        ])
+    make_runbook("Disk full on a database host", patterns=["No space left on device"],
+                 steps=[("mitigation", "Free space", [])])
+
+    page = new_page(commander)
+    page.goto("/incidents/declare/")
+    page.fill("#id_title", "Checkout returns 504 on order submit")
+    page.locator(".sev-option", has_text="SEV2").click()
+    page.fill("#id_symptoms", ERROR)
+    suggested = page.locator(f'#suggestions input[value="{runbook.pk}"]')
+    suggested.wait_for()
+    assert page.locator("#suggestions").get_by_text("Disk full").count() == 0
+    suggested.check()
+    page.get_by_role("button", name="Declare incident").last.click()
+    page.wait_for_url(re.compile(r".*/incidents/\d+/$"))
+    incident = Incident.objects.get()
+    assert incident.commander == commander and incident.runbooks.get().runbook == runbook
+
+    watcher = new_page(responder)
+    watcher.goto(incident.get_absolute_url())
+    item = incident.checklist.order_by("order").first()
+    watched = watcher.locator(f"#item-{item.pk}")
+    assert watched.get_attribute("data-state") == "open"
+
+    page.locator(f"#item-{item.pk} button[value=tick]").click()
+    started = time.monotonic()
+    watched.and_(watcher.locator('[data-state="done"]')).wait_for(timeout=2_000)
+    seen_after = time.monotonic() - started
+    assert seen_after < 2.0
+    assert "Done: Confirm the 504 rate" in watcher.locator("#timeline-list").inner_text()
+    assert page.locator(f"#item-{item.pk}").get_attribute("data-state") == "done"
+
+    page.fill("#note-text", "504s started with the 09:10 deploy")
+    page.get_by_role("button", name="Add note").click()
+    watcher.locator("#timeline-list", has_text="09:10 deploy").wait_for(timeout=2_000)
+
+    for scheme in ("light", "dark"):
+        for width in (1440, 1920):
+            shot = new_page(commander, color_scheme=scheme, width=width, height=1100)
+            shot.goto(incident.get_absolute_url())
+            path = shots / f"incident-{scheme}-{width}.png"
+            shot.screenshot(path=str(path), full_page=True)
+            assert path.stat().st_size > 10_000
+    dash = new_page(commander, color_scheme="light")
+    dash.goto("/")
+    dash.screenshot(path=str(shots / "dashboard-light.png"), full_page=True)
+    declare = new_page(commander, color_scheme="dark")
+    declare.goto(f"/incidents/declare/?runbook={runbook.slug}")
+    with declare.expect_response(lambda r: "/declare/suggest/" in r.url):
+        declare.fill("#id_symptoms", ERROR)
+    declare.wait_for_timeout(200)
+    declare.screenshot(path=str(shots / "declare-dark.png"), full_page=True)

@@ -1,0 +1,110 @@
+"""The incident page's poll: one query and 204 while nothing changed, fragments when it did, 286 once closed."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from incidents.models import Incident, Status
+from tests.factories import make_runbook, make_severities
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def incident(db, commander):
+    sev = make_severities()
+    runbook = make_runbook("Queue backlog", steps=[("triage", "Check the queue depth", []),
+                                                   ("mitigation", "Add consumers", [])])
+    return Incident.declare(title="Orders stuck", severity=sev[0], by=commander, commander=commander,
+                            runbooks=[runbook])
+
+
+def poll_url(incident, **params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return reverse("incidents:poll", args=[incident.pk]) + (f"?{query}" if query else "")
+
+
+def current(incident):
+    return Incident.objects.get(pk=incident.pk).revision
+
+
+@pytest.mark.parametrize("role", ["viewer", "responder", "commander", "admin"])
+def test_an_unchanged_poll_is_204_after_one_query(client, users, incident, role, django_assert_num_queries):
+    client.force_login(users[role])
+    url = poll_url(incident, rev=current(incident), after=0)
+    client.get(url)  # warm anything per-process
+    with django_assert_num_queries(3):  # session + user + the incident's revision (with the permission)
+        response = client.get(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 204 and response.content == b""
+
+
+def test_a_changed_poll_returns_only_new_events_and_oob_fragments(client, viewer, incident, commander):
+    client.force_login(viewer)
+    page = client.get(incident.get_absolute_url()).content.decode()
+    after = page.split('id="poll-after" name="after" value="')[1].split('"')[0]
+    revision = current(incident)
+    incident.checklist.first().tick(by=commander)
+    response = client.get(poll_url(incident, rev=revision, after=after), HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body
+    assert f'data-revision="{revision + 1}"' in body  # the new poller
+    for part in ('id="incident-header"', 'id="checklists"', 'id="incident-people"'):
+        assert part in body
+    assert body.count('hx-swap-oob="true"') >= 4
+    assert 'hx-swap-oob="afterbegin:#timeline-list"' in body
+    assert body.count('id="event-') == 1 and "Done: Check the queue depth" in body
+    assert "1 / 2" in body
+
+
+def test_the_poll_keeps_the_timeline_filter(client, viewer, incident, commander):
+    client.force_login(viewer)
+    revision = current(incident)
+    incident.checklist.first().tick(by=commander)
+    incident.add_note("only this", by=commander)
+    last = incident.timeline.order_by("pk").first().pk
+    body = client.get(poll_url(incident, rev=revision, after=last, kind="note")).content.decode()
+    assert body.count('id="event-') == 1 and "only this" in body
+
+
+def test_polling_stops_when_the_incident_closes(client, viewer, incident, commander):
+    client.force_login(viewer)
+    incident.transition(Status.RESOLVED, by=commander)
+    revision = current(incident)
+    assert client.get(poll_url(incident, rev=revision)).status_code == 204
+    Incident.objects.get(pk=incident.pk).transition(Status.CLOSED, by=commander)
+    response = client.get(poll_url(incident, rev=revision))
+    assert response.status_code == 286
+    assert "hx-trigger" not in response.content.decode().split('id="poller"')[1].split(">")[0]
+    assert client.get(poll_url(incident, rev=current(incident))).status_code == 286
+    page = client.get(incident.get_absolute_url()).content.decode()
+    assert 'hx-trigger="every 1s"' not in page
+
+
+def test_the_page_polls_every_second_while_open(client, viewer, incident):
+    client.force_login(viewer)
+    page = client.get(incident.get_absolute_url()).content.decode()
+    assert 'hx-trigger="every 1s"' in page and f"?rev={current(incident)}" in page
+
+
+def test_a_user_without_the_view_permission_gets_403(client, incident):
+    nobody = User.objects.create_user("nobody", password="pw")
+    client.force_login(nobody)
+    assert client.get(poll_url(incident, rev=1)).status_code == 403
+
+
+def test_an_unknown_incident_is_404(client, viewer, incident):
+    client.force_login(viewer)
+    assert client.get(reverse("incidents:poll", args=[incident.pk + 100]) + "?rev=1").status_code == 404
+
+
+def test_a_bad_revision_is_treated_as_changed(client, viewer, incident):
+    client.force_login(viewer)
+    response = client.get(poll_url(incident, rev="nonsense", after="x"))
+    assert response.status_code == 200 and 'id="poller"' in response.content.decode()
+
+
+def test_anonymous_polls_are_sent_to_log_in(client, incident):
+    response = client.get(poll_url(incident, rev=1))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
