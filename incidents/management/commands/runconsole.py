@@ -1,6 +1,6 @@
 """make run: migrate, load demo data, then serve the console with a Celery worker and beat.
 
-One Ctrl-C stops every process this command started.
+One Ctrl-C stops every process this command started (a second one kills them at once).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from django.core.management.base import BaseCommand
 
 from .preflight import check_broker, check_database
 
+STOP_GRACE_SECONDS = 15
+
 
 class Command(BaseCommand):
     help = "Serve the console with a Celery worker (all queues) and beat, for a single machine."
@@ -28,47 +30,66 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, no_demo: bool, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-            for key in ("data_folder_in", "control_folder"):
+            for key in ("data_folder_in", "data_folder_out", "control_folder"):
                 os.makedirs(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key], exist_ok=True)
         check_database()
         check_broker()
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo:
             call_command("seed_demo")
+        self._serve(port)
+
+    def _specs(self, port: int) -> list[tuple[str, list[str]]]:
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "console"]
-        specs = [
+        return [
+            # One worker for every queue: on one machine there is no bastion host to keep commands apart.
             ("worker", [*celery, "worker", "-Q", "default,notifications,commands", "--concurrency", "4",
-                        "--loglevel", "WARNING", "-n", "console@%h"]),
+                        "--loglevel", "WARNING", "-n", "console@%h",
+                        "--without-gossip", "--without-mingle", "--without-heartbeat"]),
             ("beat", [*celery, "beat", "--loglevel", "WARNING",
                       "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")]),
             ("web", [python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]),
         ]
-        procs = [(name, subprocess.Popen(argv)) for name, argv in specs]
-        self.stdout.write(self.style.SUCCESS(f"Incident Console on http://127.0.0.1:{port}/  (Ctrl-C stops all)"))
-        stopping = False
 
-        def stop(*_):
-            nonlocal stopping
-            stopping = True
+    def _serve(self, port: int) -> None:
+        signals = {"count": 0}
 
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        def on_signal(*_):
+            signals["count"] += 1
+
+        # Handlers first, children second: a Ctrl-C at any moment after this still stops every child.
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        procs: list[tuple[str, subprocess.Popen]] = []
         try:
-            while not stopping:
+            for name, argv in self._specs(port):
+                if signals["count"]:
+                    break
+                procs.append((name, subprocess.Popen(argv)))
+            else:
+                self.stdout.write(self.style.SUCCESS(
+                    f"\nIncident Console on http://127.0.0.1:{port}/  (worker and beat running; Ctrl-C stops all)\n"))
+            while not signals["count"]:
                 for name, proc in procs:
                     if proc.poll() is not None:
                         self.stderr.write(f"{name} exited with status {proc.returncode}; stopping the rest")
-                        stopping = True
-                time.sleep(0.3)
+                        signals["count"] = 1
+                time.sleep(0.2)
         finally:
-            for _, proc in procs:
-                if proc.poll() is None:
-                    proc.terminate()
-            deadline = time.monotonic() + 15
-            for _, proc in procs:
-                try:
-                    proc.wait(max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            self.stdout.write("stopped")
+            self._stop(procs, signals)
+
+    def _stop(self, procs: list[tuple[str, subprocess.Popen]], signals: dict) -> None:
+        self.stdout.write("stopping the web server, worker and beat...")
+        first = signals["count"]
+        for _, proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while any(proc.poll() is None for _, proc in procs):
+            if time.monotonic() > deadline or signals["count"] > first:  # too slow, or Ctrl-C pressed again
+                for _, proc in procs:
+                    if proc.poll() is None:
+                        proc.kill()
+            time.sleep(0.1)
+        self.stdout.write("stopped")
