@@ -1,6 +1,7 @@
 # make run: a working console on http://127.0.0.1:8000 with nothing but Python.
 # make test: ruff, then the whole suite against its own PostgreSQL, Redis and Chromium.
-PYTHON ?= python3
+# Python 3.11 (pyproject.toml requires it): python3.11 when installed, else python3.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	DEBUG=$${DEBUG:-true} $(PY) manage.py runconsole
+	DEBUG=$${DEBUG:-true} $(PY) manage.py runconsole $(RUN_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -27,4 +28,4 @@ bench: $(STAMP)
 	$(PY) -m tests.services -- $(PY) bench/run_all.py
 
 clean:
-	rm -rf var staticfiles .pytest_cache
+	rm -rf var staticfiles .pytest_cache .ruff_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -133,3 +134,11 @@ def test_https_is_the_default_in_production(tmp_path):
     values = json.loads(result.stdout)
     assert values["DEBUG"] is False
     assert values["SESSION_COOKIE_SECURE"] is True
+
+
+def test_every_variable_settings_reads_is_documented_in_the_readme():
+    source = (ROOT / "console" / "settings.py").read_text()
+    names = set(re.findall(r'(?:env_\w+|os\.environ\.get)\("([A-Z][A-Z0-9_]+)"', source))
+    readme = (ROOT / "README.md").read_text()
+    assert names, "no environment variables found in settings.py"
+    assert sorted(n for n in names if f"`{n}`" not in readme) == []
