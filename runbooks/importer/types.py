@@ -1,0 +1,88 @@
+"""What the importer yields: plain dataclasses (no ORM), testable and previewable without a database.
+
+Field names follow the JSON contract in shared/import-format.md; `summary` and `body_markdown` are kept for
+the console only and are not part of the contract output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PHASES = (
+    "detection",
+    "triage",
+    "investigation",
+    "mitigation",
+    "remediation",
+    "verification",
+    "prevention",
+    "post-incident",
+    "other",
+)
+
+
+@dataclass
+class ImportedCommand:
+    language: str
+    text: str
+
+
+@dataclass
+class ImportedStep:
+    phase: str = "other"
+    heading: str | None = None
+    text: str = ""
+    checkbox: bool = False
+    commands: list[ImportedCommand] = field(default_factory=list)
+
+
+@dataclass
+class ImportedRunbook:
+    title: str
+    key: str | None = None
+    service: str | None = None
+    alerts: list[str] = field(default_factory=list)
+    error_patterns: list[str] = field(default_factory=list)
+    severity: str | None = None
+    steps: list[ImportedStep] = field(default_factory=list)
+    summary: str = ""
+    body_markdown: str = ""
+
+
+@dataclass
+class ImportedSeverity:
+    name: str
+    rank: int
+    description: str | None = None
+    response_minutes: int | None = None
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportedContact:
+    name: str | None = None
+    role: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    handle: str | None = None
+    channel: str | None = None
+    via: str | None = None
+
+
+@dataclass
+class ImportedEscalation:
+    severity: str | None = None
+    notify: list[str] = field(default_factory=list)
+    within_minutes: int | None = None
+    action: str | None = None
+
+
+@dataclass
+class ImportedDocument:
+    source: str
+    title: str = ""
+    runbooks: list[ImportedRunbook] = field(default_factory=list)
+    severity_levels: list[ImportedSeverity] = field(default_factory=list)
+    contacts: list[ImportedContact] = field(default_factory=list)
+    escalation: list[ImportedEscalation] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
