@@ -6,10 +6,11 @@ import pytest
 
 from incidents.models import CommandRun, ExecutionTarget, Incident
 from tests.factories import make_runbook, make_severities
-from tests.incidents.conftest import celery_worker  # noqa: F401 - the session's real worker
+from tests.incidents.conftest import celery_worker, roles  # noqa: F401 - the session's real worker; role groups
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+              pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("roles")]
 
 LOOP = "for i in 1 2 3; do echo step $i; sleep 1; done"
 

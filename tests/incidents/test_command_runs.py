@@ -315,11 +315,12 @@ def _closed_port() -> int:
 
 
 @pytest.fixture
-def broker_down(settings):
+def broker_down(settings, monkeypatch):
     from console.celery import app
 
     url = f"redis://127.0.0.1:{_closed_port()}/0"
     settings.CELERY_BROKER_URL = url
+    monkeypatch.setenv("CELERY_BROKER_URL", url)  # Celery reads this variable before its own configuration
     old = (app.conf.broker_url, app.conf.broker_transport_options, app.conf.task_always_eager)
     app.conf.broker_url, app.conf.broker_transport_options = url, {"socket_connect_timeout": 1}
     app.conf.task_always_eager = False

@@ -15,7 +15,8 @@ from incidents.models import CommandRun, EventKind, ExecutionTarget, Incident
 from tests.factories import make_runbook, make_severities
 from tests.incidents.conftest import start_worker, stop_worker
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("roles")]
 
 
 def wait_for(predicate, timeout: float = 15.0, every: float = 0.05):
