@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import socket
 import time
 from datetime import timedelta
@@ -72,29 +71,6 @@ class _Stream:
         return self.cancel
 
 
-def _missing_program(run: CommandRun, host: str) -> str | None:
-    """The first program of the script this host does not have, as a message for the person who ran it."""
-    from incidents import execution
-
-    if run.language == "sql":
-        programs = ["psql"]
-    else:
-        try:
-            programs = execution.programs_in(run.script, language=run.language)
-        except Exception:  # noqa: BLE001 - execution.run refuses what it cannot parse, with a better message
-            return None
-    env_path = run.target.environment.get("PATH") if isinstance(run.target.environment, dict) else None
-    for program in programs:
-        if shutil.which(program, path=env_path) is None and not _is_builtin(program):
-            return f"{program}: not found on worker host {host}"
-    return None
-
-
-def _is_builtin(program: str) -> bool:
-    return program in {"echo", "true", "false", "cd", "export", "set", "test", "[", "printf", "read", "exit",
-                       "for", "while", "if", "do", "done", "then", "fi", "sleep", "kill", "wait", "type", ":"}
-
-
 @shared_task(name="incidents.tasks.run_command", acks_late=True, ignore_result=True)
 def run_command(run_id: int) -> str:
     """Run one queued command, once: the claim makes a redelivered or duplicated task a no-op."""
@@ -112,10 +88,6 @@ def run_command(run_id: int) -> str:
     dsn = os.environ.get(target.sql_dsn_env) if target.sql_dsn_env else None
     secrets = [value for value in [*own.values(), dsn] if value]
     stream = _Stream(run)
-    missing = _missing_program(run, host)
-    if missing:
-        run.finish(state=CommandRun.State.FAILED, exit_code=None, output="", truncated=False, reason=missing)
-        return run.state
     try:
         result = execution.run(
             run.script, language=run.language, env=env, timeout=target.timeout_seconds,
@@ -132,8 +104,10 @@ def run_command(run_id: int) -> str:
         run.finish(state=CommandRun.State.FAILED, exit_code=None, output="", truncated=False,
                    reason=f"the worker on {host} could not run it: {exc}")
         return run.state
+    # A program missing on this host comes back as a failed result naming the host, not as an exception.
+    reason = "" if result.state == CommandRun.State.SUCCEEDED else (result.reason or "")
     run.finish(state=str(result.state), exit_code=result.exit_code, output=result.output,
-               truncated=bool(result.truncated), reason=result.reason or "")
+               truncated=bool(result.truncated), reason=reason)
     return run.state
 
 
