@@ -6,6 +6,7 @@ production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and D
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -134,6 +135,9 @@ if _DATABASE_URL:
         _db["CONN_HEALTH_CHECKS"] = True
         _db["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
 else:
+    # The default SQLite file lives under var/: make sure the directory exists (a fresh clone has none).
+    with contextlib.suppress(OSError):
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
     _db = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / "console.sqlite3",

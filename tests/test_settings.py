@@ -25,7 +25,8 @@ PRINT_SETTINGS = (
 
 def manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     """manage.py in a clean environment: only what the test gives (no DATABASE_URL or broker from outside)."""
-    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "CONSOLE_VAR_DIR": str(tmp_path),
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+            "CONSOLE_VAR_DIR": str(tmp_path / "var"),  # not there yet, as on a fresh clone
             "DJANGO_SETTINGS_MODULE": "console.settings"}
     return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env={**base, **env},
                           capture_output=True, text=True, timeout=60)
