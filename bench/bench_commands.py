@@ -75,7 +75,7 @@ def main() -> int:
 
         user = User.objects.create_user("cora", password="pw")
         user.groups.add(Group.objects.get(name=COMMANDER))
-        target = ExecutionTarget.objects.create(name="local", allowed_programs=["true", "date", "sleep"],
+        target = ExecutionTarget.objects.create(name="local", allowed_programs=["true", "date", "sleep", "seq"],
                                                 is_default=True, timeout_seconds=60)
         runbook = make_runbook("Bench", steps=[("investigation", "Quick", ["true"]), (
             "investigation", "Clock", [f"for i in $(seq {LINES}); do date +%s.%N; sleep 0.37; done"])])
@@ -113,6 +113,8 @@ def main() -> int:
                     if len(seen) >= LINES and b"every 1s" not in body:
                         break
                 wait_finished(run)
+                if run.state != "succeeded" or not seen:
+                    raise SystemExit(f"the clock command {run.state}: {run.reason}")
             visible = [(at - float(stamp)) * 1000 for stamp, at in seen.items()]
         finally:
             worker.terminate()
