@@ -21,9 +21,14 @@ def _database() -> dict:
 
 
 def _broker() -> dict:
+    # A pooled connection (not a new one per check) keeps /healthz cheap under a load balancer's polling;
+    # a ping asks the server itself, since a pooled connection may have gone stale.
     try:
-        with celery_app.connection_for_write() as conn:
+        with celery_app.pool.acquire(block=True, timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
+            client = getattr(conn.default_channel, "client", None)
+            if callable(getattr(client, "ping", None)):
+                client.ping()
             return {"ok": True, "transport": conn.transport_cls if isinstance(conn.transport_cls, str) else "?"}
     except Exception as exc:  # noqa: BLE001
         return {"ok": False, "error": str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}

@@ -42,7 +42,7 @@ def test_healthz_is_503_when_the_database_is_unreachable(client, db, fine_broker
 
 
 def test_healthz_stays_200_but_degraded_when_only_the_broker_is_down(client, db):
-    with mock.patch.object(health.celery_app, "connection_for_write", side_effect=ConnectionRefusedError(111, "no")):
+    with mock.patch.object(health.celery_app.pool, "acquire", side_effect=ConnectionRefusedError(111, "no")):
         response = client.get("/healthz")
     assert response.status_code == 200
     body = response.json()
