@@ -189,7 +189,7 @@ def _contact_kind(imported) -> str:
     kind = getattr(imported, "kind", None)
     if kind in Contact.Kind.values:
         return kind
-    name = imported.name or ""
+    name = imported.name or imported.role or ""
     if name.startswith("#"):
         return Contact.Kind.CHANNEL
     if re.search(r"\b(team|squad|group|sre|ops)\b", name, re.IGNORECASE):
@@ -199,7 +199,7 @@ def _contact_kind(imported) -> str:
 
 def _store_contacts(doc, result: StoreResult) -> None:
     for imported in getattr(doc, "contacts", None) or []:
-        name = _fit(Contact, "name", imported.name)
+        name = _fit(Contact, "name", imported.name or imported.role)  # a bare role ("On-call") names itself
         if not name:
             continue
         values = {key: _fit(Contact, key, getattr(imported, key, "")) for key in _CONTACT_FIELDS}

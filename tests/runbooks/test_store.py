@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+
+from runbooks.importer.store import preview_document, store_document, unreadable_reason
 from runbooks.importer.types import (
     ImportedCommand,
     ImportedContact,
@@ -12,8 +14,6 @@ from runbooks.importer.types import (
     ImportedSeverity,
     ImportedStep,
 )
-
-from runbooks.importer.store import preview_document, store_document, unreadable_reason
 from runbooks.models import (
     Command,
     Contact,
@@ -233,3 +233,12 @@ def test_parser_warnings_are_kept_on_the_source_document():
 def test_unreadable_bytes_are_named(data, reason):
     found = unreadable_reason(data)
     assert (found is None) if reason is None else (reason in found)
+
+
+def test_a_contact_known_only_by_its_role_is_stored_under_that_role():
+    result = store_document(document(contacts=[ImportedContact(name=None, role="Security Team",
+                                                               email="sec@example.com")]))
+
+    assert result.contacts == 1
+    contact = Contact.objects.get()
+    assert (contact.name, contact.kind, contact.email) == ("Security Team", "team", "sec@example.com")
