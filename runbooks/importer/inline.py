@@ -1,0 +1,132 @@
+"""Inline Markdown helpers: code spans, "Label: value" lines, and plain words for titles and names.
+
+Everything here runs in linear time on one line of a megabyte: no nested quantifiers, no backtracking
+over unbounded runs.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_TICKS = re.compile(r"`+")
+_BOLD_LABEL = re.compile(r"^(\*\*)([^*\n]{1,80}?)\*\*[ \t]*(?::|-|–|—)?[ \t]*")
+_BOLD_LABEL_COLON_INSIDE = re.compile(r"^(\*\*)([^*\n]{1,80}?):\*\*[ \t]*")
+_PLAIN_LABEL = re.compile(r"^([A-Za-z][A-Za-z0-9 /&()'._-]{0,40}?)[ \t]*:[ \t]+(?=\S)")
+_LINK = re.compile(r"!?\[([^\]\n]{0,500})\]\([^)\n]{0,2000}\)")
+_HTML_TAG = re.compile(r"</?[A-Za-z][^<>\n]{0,500}>")
+_EMPHASIS = re.compile(r"(\*\*|__|~~)")
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class CodeSpan:
+    start: int  # index of the first backtick
+    end: int  # index after the last backtick
+    content: str  # what is between the backticks, one leading/trailing space removed as CommonMark does
+
+
+def code_spans(text: str) -> list[CodeSpan]:
+    """Backtick code spans of a line of inline Markdown, matched the CommonMark way (equal-length runs)."""
+    if "`" not in text:
+        return []
+    runs = [(m.start(), m.end()) for m in _TICKS.finditer(text)]
+    # For each run, the index of the next run of the same length: one pass from the end, so it stays linear.
+    next_same: list[int | None] = [None] * len(runs)
+    last_seen: dict[int, int] = {}
+    for n in range(len(runs) - 1, -1, -1):
+        width = runs[n][1] - runs[n][0]
+        next_same[n] = last_seen.get(width)
+        last_seen[width] = n
+    spans: list[CodeSpan] = []
+    n = 0
+    while n < len(runs):
+        start, open_end = runs[n]
+        if start > 0 and text[start - 1] == "\\":
+            n += 1
+            continue
+        close = next_same[n]
+        if close is None:
+            n += 1
+            continue
+        close_start, end = runs[close]
+        content = text[open_end:close_start].replace("\n", " ")
+        if len(content) > 2 and content[0] == " " and content[-1] == " " and content.strip():
+            content = content[1:-1]
+        spans.append(CodeSpan(start, end, content))
+        n = close + 1
+    return spans
+
+
+def collapse(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def plain(text: str) -> str:
+    """Inline Markdown to plain words: links keep their label, emphasis, backticks and tags go."""
+    text = _LINK.sub(r"\1", text)
+    text = _HTML_TAG.sub("", text)
+    text = _EMPHASIS.sub("", text)
+    text = text.replace("`", "")
+    text = _ESCAPE.sub(r"\1", text)
+    return collapse(text)
+
+
+def strip_symbols(text: str) -> str:
+    """Drop leading and trailing emoji and pictographs ('🚨 Disk full ✅' -> 'Disk full')."""
+    start, end = 0, len(text)
+    while start < end and _is_decoration(text[start]):
+        start += 1
+    while end > start and _is_decoration(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def _is_decoration(char: str) -> bool:
+    if char.isspace():
+        return True
+    category = unicodedata.category(char)
+    # So: emoji and symbols; Mn/Cf: variation selectors and joiners that ride on them.
+    return category in ("So", "Mn", "Cf", "Sk") or char in "\ufe0f\u200d\u00a0"
+
+
+@dataclass(frozen=True)
+class Label:
+    label: str  # plain words of the label, without its colon
+    rest: str  # the inline Markdown after the label
+    bold: bool
+
+
+def split_label(line: str, *, plain_labels: bool = True) -> Label | None:
+    """'**Symptoms**: users see 502s' -> Label('Symptoms', 'users see 502s'); also 'Error Pattern: ...'."""
+    line = line.strip()
+    match = _BOLD_LABEL_COLON_INSIDE.match(line) or _BOLD_LABEL.match(line)
+    if match:
+        label = match.group(2).strip().rstrip(":").strip()
+        rest = line[match.end() :].strip()
+        # '**Do not restart the primary.**' is a warning in bold, not a label
+        if not label or (not rest and label[-1:] in ".!?"):
+            return None
+        if rest and not line[: match.end()].rstrip().endswith((":", "-", "–", "—")) and rest[:1].isalnum():
+            return None  # '**Use** the replica' is emphasis inside a sentence
+        return Label(plain(label), rest, True)
+    if plain_labels:
+        match = _PLAIN_LABEL.match(line)
+        if (
+            match
+            and not match.group(1).lower().endswith(("http", "https"))
+            and len(match.group(1).split()) <= 5
+        ):
+            return Label(match.group(1).strip(), line[match.end() :].strip(), False)
+    return None
+
+
+def whole_bold(text: str) -> str | None:
+    """The words of a paragraph that is nothing but bold ('**Scenario A: disk**'), else None."""
+    text = text.strip()
+    for mark in ("**", "__"):
+        if len(text) > 4 and text.startswith(mark) and text.endswith(mark) and mark not in text[2:-2]:
+            return text[2:-2].strip()
+    return None
