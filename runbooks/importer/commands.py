@@ -1,0 +1,183 @@
+"""What counts as a command a responder runs, and which language it is in.
+
+A fenced block is always a command. Inline code is only a command when it reads like one: `kubectl get pods`
+is, `max_connections` and `context deadline exceeded` are not. Prose after a colon ("Restart the pod: kubectl
+rollout restart ...") is a command when it starts with a known program and carries shell-like arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from runbooks.importer.inline import CodeSpan, code_spans, collapse
+from runbooks.importer.types import ImportedCommand
+
+_PROGRAM_NAMES = """
+    ab ansible ansible-playbook apt apt-get argocd awk aws az bash brew bundle cargo cat cd celery certbot
+    chmod chown clickhouse-client composer consul cp crictl crontab ctr curl date dig dmesg docker
+    docker-compose doctl dotnet du echo eksctl etcdctl export fdisk find flux fly free gcloud gh git go grep
+    gunicorn gzip head helm heroku host htop http iostat ip iptables istioctl java jcmd jmap journalctl jq
+    jstack k k9s kafka-topics kafka-consumer-groups kcat kill kubectl kubectx kubens less linkerd ln
+    logrotate ls lsblk lsof make mc mkdir mongo mongosh mount mv mysql mysqladmin nc netstat nginx nohup
+    node nomad npm npx nslookup openssl pg_ctl pg_dump pg_restore pgbench php pip pip3 pkill pm2 pnpm podman
+    ps psql python python3 rabbitmqctl rails rake rclone redis-cli rg rm rsync ruby s3cmd salt scp screen
+    sed service sh sleep sort sqlite3 ss ssh stern strace sudo supervisorctl systemctl tail tar tcpdump
+    telnet terraform tmux top touch traceroute truncate uptime uwsgi vault velero vmstat watch wc wget xargs
+    yarn yq zsh df w who whoami hostname id env printenv ulimit sysctl blkid fsck xfs_repair resize2fs
+    growpart lvextend nft ufw firewall-cmd conntrack ethtool arp route nmap mtr ssh-keygen gpg base64
+    sha256sum md5sum diff zcat zgrep unzip zip xz stat tee cut tr uniq printf timeout nice ionice taskset
+    perf ltrace gdb jps jstat cqlsh nodetool pg_isready pg_basebackup patronictl mongodump mongorestore
+    mysqldump redis-server haproxy varnishadm minikube oc tkn skaffold kustomize sops packer pulumi cdk sam
+    serverless gsutil bq firebase kubeadm kubelet containerd runc iotop nethogs sar pidstat free lscpu nproc
+"""
+PROGRAMS = frozenset(_PROGRAM_NAMES.split())
+_SQL_NAMES = (
+    "SELECT INSERT UPDATE DELETE ALTER CREATE DROP TRUNCATE VACUUM ANALYZE REINDEX EXPLAIN SHOW SET WITH"
+)
+SQL_WORDS = frozenset((_SQL_NAMES + " GRANT REVOKE BEGIN COMMIT ROLLBACK KILL CALL").split())
+_POWERSHELL = re.compile(r"^(?:[A-Z][a-z]+-[A-Z][A-Za-z]+|\$env:|\$[A-Za-z_]+\s*=)")
+_PATH = re.compile(r"^(?:\./|\.\./|~/|/)[\w.@/-]+$")
+_SCRIPT = re.compile(r"\.(?:sh|py|ps1|rb|pl|bash)$")
+_SHELLISH = re.compile(r"(?:^|\s)(?:-{1,2}[A-Za-z]|[|><]|&&)|[=/]")
+_PROMPT = re.compile(r"^\$\s+")
+_YAML_LINE = re.compile(r"^\s*(?:-\s+)?[\w.\"'/-]+:(?:\s|$)|^\s*-\s+\S|^\s*#")
+_PYTHON = re.compile(r"^(?:import\s+\w|from\s+[\w.]+\s+import\b|def\s+\w+\(|class\s+\w+|print\(|@\w)")
+
+
+def _first_word(text: str) -> str:
+    words = _PROMPT.sub("", text.strip()).split(None, 1)
+    return words[0] if words else ""
+
+
+def _program(word: str) -> bool:
+    if word in PROGRAMS:
+        return True
+    if _PATH.match(word):
+        return True
+    base = word.rsplit("/", 1)[-1]
+    return bool(base in PROGRAMS or _SCRIPT.search(base))
+
+
+def _sql(text: str) -> bool:
+    words = text.split(None, 2)
+    return len(words) >= 2 and words[0].upper() == words[0] and words[0] in SQL_WORDS
+
+
+def looks_like_command(text: str, *, after_colon: bool = False) -> bool:
+    """Does this inline code (or prose after a colon) read as something to run?"""
+    text = text.strip()
+    if not text or len(text) > 4000 or text.startswith(("http://", "https://")):
+        return False
+    if _sql(text) or _POWERSHELL.match(text):
+        return True
+    word = _first_word(text)
+    if not _program(word):
+        return False
+    if len(text.split()) >= 2:
+        return True
+    # a lone `uptime` is a command when the document introduces it as one ("Who is logged in: `uptime`")
+    return after_colon and (word in PROGRAMS or bool(_SCRIPT.search(word)))
+
+
+def prose_command(text: str) -> bool:
+    """Unquoted prose that is a command: a known program plus arguments that only a shell would read."""
+    text = text.strip()
+    if not text or "`" in text:
+        return False
+    if _sql(text) and len(text.split()) >= 3:
+        return True
+    if _POWERSHELL.match(text) and len(text.split()) >= 2:
+        return True
+    word = _first_word(text)
+    if not (word in PROGRAMS or _PATH.match(word)):
+        return False
+    rest = text[len(word) :]
+    if _PATH.match(word) and not rest.strip():
+        return bool(_SCRIPT.search(word))
+    return bool(_SHELLISH.search(rest)) or (len(rest.split()) >= 2 and not text.endswith("."))
+
+
+def guess_language(text: str) -> str:
+    """A language for an unlabelled fence or inline command: bash, sql, powershell, python, yaml or text."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    code = [line for line in lines if not line.lstrip().startswith(("#", "--", "//"))]
+    first = code[0].strip() if code else ""
+    if first and _sql(first):
+        return "sql"
+    if first and _POWERSHELL.match(first):
+        return "powershell"
+    if first and _PYTHON.match(first):
+        return "python"
+    if first and _program(_first_word(first)):
+        return "bash"
+    if len(lines) >= 2 and all(_YAML_LINE.match(line) for line in lines):
+        return "yaml"
+    if lines and all(line.lstrip().startswith("#") for line in lines):
+        return "bash"  # only comments: a shell snippet's explanation, as runbooks write them
+    return "text"
+
+
+def block_command(text: str, language: str | None) -> ImportedCommand | None:
+    """A code block as one command: leading and trailing blank lines dropped, everything else kept."""
+    lines = text.split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        return None
+    body = "\n".join(lines)
+    return ImportedCommand(language=language or guess_language(body), text=body)
+
+
+@dataclass
+class Split:
+    text: str  # the instruction without its commands
+    commands: list[ImportedCommand]
+
+
+_DANGLING = re.compile(r"[\s:,;–—-]+$")
+_EMPTY_PARENS = re.compile(r"\(\s*\)")
+
+
+def split_commands(text: str) -> Split:
+    """Separate an instruction from the commands written in it, inline or after a colon."""
+    spans = [s for s in code_spans(text) if looks_like_command(s.content, after_colon=_after_colon(text, s))]
+    if spans:
+        return _cut_spans(text, spans)
+    head, sep, tail = text.partition(": ")
+    if sep and head.strip() and prose_command(tail):
+        return Split(collapse(head), [_inline_command(tail)])
+    if prose_command(text) and len(text.split()) >= 2 and "\n" not in text.strip():
+        return Split("", [_inline_command(text)])
+    return Split(collapse(text), [])
+
+
+def _after_colon(text: str, span: CodeSpan) -> bool:
+    before = text[: span.start].rstrip()
+    return before.endswith(":") or not before
+
+
+def _cut_spans(text: str, spans: list[CodeSpan]) -> Split:
+    commands = [_inline_command(s.content) for s in spans]
+    pieces: list[str] = []
+    pos = 0
+    for span in spans:
+        before = text[pos : span.start]
+        after = text[span.end :].lstrip()
+        at_end = not after or after[0] in "(,;.—–-" or after.startswith(("to ", "and check", "then "))
+        if _after_colon(text, span) or at_end:
+            # "Check the pods: `kubectl get pods`" -> "Check the pods"; the command is kept apart
+            pieces.append(_DANGLING.sub("", before) if before.rstrip().endswith(":") else before)
+        else:
+            pieces.append(before + text[span.start : span.end])  # mid-sentence: the sentence needs it
+        pos = span.end
+    pieces.append(text[pos:])
+    words = collapse(_EMPTY_PARENS.sub("", "".join(pieces)))
+    return Split(_DANGLING.sub("", words) if words.endswith((":", ",", "-")) else words, commands)
+
+
+def _inline_command(text: str) -> ImportedCommand:
+    text = text.strip()
+    return ImportedCommand(language=guess_language(text), text=text)

@@ -1,0 +1,45 @@
+"""What every recogniser shares: where findings go, and the two kinds of recogniser.
+
+A block recogniser knows one shape of document-level block (a severity table, a contacts list...) and claims
+the blocks it understands. A runbook recogniser knows one shape of runbook (SOP entries, heading-structured
+runbooks...) and claims the sections or blocks it turns into runbooks. A new document style is a new
+recogniser added to the lists in `runbooks.importer.recognisers`, not a branch in an existing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from runbooks.importer.sections import Block, Section, Tree
+from runbooks.importer.types import ImportedContact, ImportedEscalation, ImportedRunbook, ImportedSeverity
+
+
+@dataclass
+class Found:
+    """Everything recognised so far in one document."""
+
+    severity_levels: list[ImportedSeverity] = field(default_factory=list)
+    contacts: list[ImportedContact] = field(default_factory=list)
+    escalation: list[ImportedEscalation] = field(default_factory=list)
+    runbooks: list[tuple[int, ImportedRunbook]] = field(default_factory=list)  # (line, runbook)
+    warnings: list[str] = field(default_factory=list)
+    # True once a recogniser has taken a section whole: the heading recogniser leaves it alone
+    taken: set[int] = field(default_factory=set)
+
+    def add_runbook(self, line: int, runbook: ImportedRunbook) -> None:
+        self.runbooks.append((line, runbook))
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+
+class BlockRecogniser(Protocol):
+    def claim(self, block: Block, section: Section, found: Found) -> bool:
+        """Record what the block holds and return True when it is this recogniser's shape."""
+
+
+class RunbookRecogniser(Protocol):
+    def recognise(self, tree: Tree, found: Found) -> None:
+        """Add the runbooks of this shape found in the tree, claiming their blocks."""

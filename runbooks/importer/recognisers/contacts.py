@@ -1,0 +1,165 @@
+"""Contacts, as a list ('- **Primary On-Call**: Dana (dana@example.com) - +1-555-0100') or as a table
+(Name | Role | Email | Phone | Chat). Identifiers are found by their form, so column order does not matter."""
+
+from __future__ import annotations
+
+import re
+
+from runbooks.importer.inline import code_spans, plain, split_label, strip_symbols
+from runbooks.importer.recognisers.base import Found
+from runbooks.importer.recognisers.columns import cell, column_roles
+from runbooks.importer.sections import Block, ListBlock, Section, Table
+from runbooks.importer.types import ImportedContact
+
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
+PHONE = re.compile(
+    r"(?<![\w+])\+?\(?\d{1,4}\)?(?:[ .-]?\(?\d{2,5}\)?){1,5}(?:[ .-][A-Z]{3,10})?(?![\w@])"
+    r"|(?<![\w+])\+\d{1,3}(?:[ .-]\d{2,5}){0,3}[ .-][A-Z]{3,10}\b"
+)
+HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9][\w.-]{0,40}\b")
+CHANNEL = re.compile(r"(?<![\w&#/])#[a-z0-9][\w.-]{0,60}[a-z0-9_]", re.IGNORECASE)
+VIA = re.compile(
+    r"\b(slack|pagerduty|opsgenie|microsoft teams|teams|zoom|google meet|discord|mattermost|phone|sms|e-?mail"
+    r"|telegram|whatsapp|signal|victorops|splunk on-call|xmatters|webex|irc)\b",
+    re.IGNORECASE,
+)
+_CONTACT_HEADING = re.compile(
+    r"contact|on[- ]?call|people|who to (?:call|page|ask)|owners?|channels?|team directory|phone|roster",
+    re.IGNORECASE,
+)
+_LEFTOVER = re.compile(r"\([^)]*\)|[`*_]|\s+[-–—|]\s+|[,;:]")
+
+
+def identifiers(text: str) -> dict[str, str]:
+    """Email, phone, handle and channel written in a piece of text, by their form."""
+    words = plain(text)
+    found: dict[str, str] = {}
+    email = EMAIL.search(words)
+    if email:
+        found["email"] = email.group(0)
+        words = words.replace(email.group(0), " ")
+    phone = _phone(words)
+    if phone:
+        found["phone"] = phone
+    handle = HANDLE.search(words)
+    if handle:
+        found["handle"] = handle.group(0)
+    channel = CHANNEL.search(words)
+    if channel and any(c.isalpha() for c in channel.group(0)):
+        found["channel"] = channel.group(0)
+    return found
+
+
+def _phone(words: str) -> str | None:
+    for match in PHONE.finditer(words):
+        candidate = match.group(0).strip()
+        digits = sum(c.isdigit() for c in candidate)
+        if digits >= 7 or (candidate.startswith("+") and digits >= 4 and re.search(r"[A-Z]{3,}", candidate)):
+            return candidate
+    return None
+
+
+def _via(text: str, section: Section) -> str | None:
+    match = VIA.search(plain(text)) or VIA.search(plain(section.title))
+    return match.group(1) if match else None
+
+
+def _leftover(text: str, ids: dict[str, str], via: str | None) -> str:
+    words = plain(text)
+    for value in ids.values():
+        words = words.replace(value, " ")
+    if via:
+        words = re.sub(rf"\b{re.escape(via)}\b", " ", words, count=1, flags=re.IGNORECASE)
+    words = _LEFTOVER.sub(" ", words)
+    return " ".join(words.split()).strip(" -–—")
+
+
+class ContactsList:
+    def claim(self, block: Block, section: Section, found: Found) -> bool:
+        if not isinstance(block, ListBlock) or not block.items:
+            return False
+        texts = [item.text for item in block.items]
+        with_ids = sum(1 for t in texts if identifiers(t))
+        headed = bool(_CONTACT_HEADING.search(plain(section.title)))
+        labelled = sum(1 for t in texts if split_label(t) is not None)
+        if any(item.checkbox for item in block.items) or any(len(t) > 300 for t in texts):
+            return False
+        if not (with_ids * 10 >= len(texts) * 6 or (headed and labelled == len(texts) and with_ids)):
+            return False
+        for item in block.items:
+            contact = contact_from_text(item.text, section)
+            if contact is not None:
+                found.contacts.append(contact)
+        return True
+
+
+def contact_from_text(text: str, section: Section) -> ImportedContact | None:
+    label = split_label(text)
+    head, rest = (label.label, label.rest) if label else ("", text)
+    # an identifier may be the label itself: '**#incident-response**: for active incidents'
+    head_ids = identifiers(head) if head else {}
+    ids = {**identifiers(rest), **head_ids}
+    via = _via(rest, section)
+    if head_ids:
+        role = _leftover(rest, ids, via) or None
+        name = None
+    else:
+        role = strip_symbols(head) or None
+        leftover = _leftover(rest, ids, via)
+        name = leftover or None
+        if not ids and leftover:  # 'Management: DM the leadership channel' says how, not who
+            name, via = None, plain(rest)
+    if not (ids or role or name):
+        return None
+    for span in code_spans(rest):
+        if span.content.startswith("@") and "handle" not in ids:
+            ids["handle"] = span.content
+    return ImportedContact(
+        name=name,
+        role=role,
+        email=ids.get("email"),
+        phone=ids.get("phone"),
+        handle=ids.get("handle"),
+        channel=ids.get("channel"),
+        via=via,
+    )
+
+
+class ContactsTable:
+    def claim(self, block: Block, section: Section, found: Found) -> bool:
+        if not isinstance(block, Table) or not block.rows:
+            return False
+        roles = column_roles(block.header)
+        id_cols = [roles[r] for r in ("email", "phone", "handle", "channel") if r in roles]
+        rows_with_ids = sum(1 for row in block.rows if any(identifiers(c) for c in row))
+        if not id_cols and rows_with_ids * 10 < len(block.rows) * 6:
+            return False
+        name_col = roles.get("name", roles.get("notify"))
+        role_col = roles.get("role")
+        via_col = roles.get("via")
+        for row in block.rows:
+            ids: dict[str, str] = {}
+            for n, value in enumerate(row):
+                if n in (name_col, role_col):
+                    continue
+                for kind, found_id in identifiers(value).items():
+                    ids.setdefault(kind, found_id)
+            name = strip_symbols(plain(cell(row, name_col))) or None
+            role = strip_symbols(plain(cell(row, role_col))) or None
+            via = plain(cell(row, via_col)) or None if via_col is not None else None
+            if via is None:
+                via_match = VIA.search(" ".join(block.header[n] for n in id_cols if n < len(block.header)))
+                via = via_match.group(1) if via_match and len(ids) == 1 else None
+            if ids or name or role:
+                found.contacts.append(
+                    ImportedContact(
+                        name=name,
+                        role=role,
+                        email=ids.get("email"),
+                        phone=ids.get("phone"),
+                        handle=ids.get("handle"),
+                        channel=ids.get("channel"),
+                        via=via,
+                    )
+                )
+        return True
