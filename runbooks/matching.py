@@ -135,10 +135,8 @@ def _candidate_ids(base: QuerySet, query: str, text_norm: str, labels: dict[str,
     if query_words:
         if postgres:
             tsquery = SearchQuery(" | ".join(query_words[:MAX_TOKENS]), search_type="raw", config=SEARCH_CONFIG)
-            # Rank a bounded slice of the rows that share any word: ranking re-reads each row's text.
-            hits = base.alias(search=search_vector()).filter(search=tsquery).values("pk")[:SCAN_LIMIT]
             ranked = (
-                Runbook.objects.filter(pk__in=hits)
+                base.alias(search=search_vector()).filter(search=tsquery)
                 .annotate(rank=SearchRank(search_vector(), tsquery))
                 .order_by("-rank", "pk")
                 .values_list("pk", flat=True)[:TEXT_CANDIDATES]

@@ -1,14 +1,15 @@
 """Runbook search: PostgreSQL full-text search with ranking, a plain LIKE search on SQLite.
 
-The full-text expression is the one migration 0002 indexes (GIN over
-to_tsvector('english', COALESCE(search_text, ''))): keep SEARCH_CONFIG and the field in step with it.
+On PostgreSQL, migration 0002 keeps a stored generated column `search_vector` =
+to_tsvector('english', COALESCE(search_text, '')) with a GIN index; queries use the same config.
 """
 
 from __future__ import annotations
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import Expression
 
 from runbooks.models import Runbook
 
@@ -16,9 +17,19 @@ SEARCH_CONFIG = "english"
 MAX_QUERY_LENGTH = 200
 
 
-def search_vector() -> SearchVector:
-    """The indexed expression: to_tsvector('english'::regconfig, COALESCE(search_text, ''))."""
-    return SearchVector("search_text", config=SEARCH_CONFIG)
+class StoredSearchVector(Expression):
+    """runbooks_runbook.search_vector under whatever alias the query gives the table (U0 inside a subquery)."""
+
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler, connection):
+        alias = compiler.query.get_initial_alias()
+        return f"{compiler.quote_name_unless_alias(alias)}.{connection.ops.quote_name('search_vector')}", []
+
+
+def search_vector() -> StoredSearchVector:
+    """The stored, GIN-indexed tsvector column (PostgreSQL only; not in the model because SQLite lacks it)."""
+    return StoredSearchVector()
 
 
 def is_postgres() -> bool:

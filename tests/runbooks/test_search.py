@@ -81,5 +81,5 @@ def test_postgres_can_use_the_gin_indexes(library, postgres):
         with connection.cursor() as cursor:
             cursor.execute("RESET enable_seqscan")
             cursor.execute("RESET enable_indexscan")
-    assert "runbook_search_text_fts" in text_plan, text_plan
+    assert "runbook_search_vector_gin" in text_plan, text_plan
     assert "runbook_alerts_gin" in alert_plan, alert_plan
