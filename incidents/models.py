@@ -111,7 +111,10 @@ class Incident(models.Model):
 
     class Meta:
         ordering = ["-declared_at"]
-        indexes = [models.Index(fields=["status", "declared_at"], name="incident_status_declared")]
+        indexes = [
+            models.Index(fields=["status", "declared_at"], name="incident_status_declared"),
+            models.Index(fields=["resolved_at"], name="incident_resolved_at"),  # the dashboard's recent list
+        ]
         permissions = [
             ("respond_incident", "Can tick checklist items and add notes"),
             ("command_incident", "Can change status, roles, severity and attached runbooks"),
@@ -443,7 +446,8 @@ class TimelineEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["incident", "at"], name="timeline_incident_at")]
+        # Pages read the latest events first ("-at", "-pk"): a backward scan of this index stops after a page.
+        indexes = [models.Index(fields=["incident", "at", "id"], name="timeline_incident_at_id")]
 
     def __str__(self) -> str:
         return self.message[:80]

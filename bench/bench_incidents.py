@@ -1,0 +1,117 @@
+"""Incident figures: dashboard, an incident page and an unchanged poll, beside the trivial view, plus worker memory.
+
+Data: 50 open incidents (each with a runbook attached), 10,000 closed ones and 200,000 timeline events
+(5,000 of them on the incident page measured), all bulk-created in the benchmark's own database.
+Targets: unchanged poll >= 70 % of the trivial view's requests/s, dashboard and incident page >= 30 %,
+worker RSS growth < 20 % over at least 10,000 requests.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import timedelta
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.harness import Server, django_setup, fresh_database, load, print_table  # noqa: E402
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+OPEN, CLOSED, EVENTS, EVENTS_ON_PAGE = 50, 10_000, 200_000, 5_000
+
+
+def make_data() -> tuple[int, int]:
+    """Returns (incident pk, its revision) for the incident page that is measured."""
+    from django.contrib.auth.models import Group, User
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from incidents.models import Incident, Status, TimelineEvent
+    from incidents.roles import COMMANDER
+    from runbooks.models import Command, Runbook, SeverityLevel, Step
+
+    started = time.monotonic()
+    user = User.objects.create_user("bench-commander", password="pw", first_name="Bench", last_name="Commander")
+    user.groups.add(Group.objects.get(name=COMMANDER))
+    levels = [SeverityLevel.objects.create(name=f"SEV{n + 1}", rank=n, response_minutes=[15, 30, 240, None][n],
+                                          description=f"Level {n + 1}") for n in range(4)]
+    with transaction.atomic():
+        runbook = Runbook.objects.create(title="Checkout latency high", body_markdown="# Checkout latency")
+        for order, (phase, text, command) in enumerate([
+            ("detection", "Confirm p99 latency on the dashboard", None),
+            ("investigation", "List the pods", "kubectl get pods -n <namespace>"),
+            ("mitigation", "Restart the deployment", "kubectl rollout restart deploy/checkout -n <namespace>"),
+            ("verification", "Watch the error rate fall", None),
+        ]):
+            step = Step.objects.create(runbook=runbook, order=order, phase=phase, text=text)
+            if command:
+                Command.objects.create(step=step, text=command)
+        runbook.record_version(note="bench")
+    opened = [Incident.declare(title=f"Open incident {n}", severity=levels[n % 4], by=user, commander=user,
+                               runbooks=[runbook]) for n in range(OPEN)]
+    for incident in opened[::3]:
+        incident.checklist.first().tick(by=user)
+    now = timezone.now()
+    closed = Incident.objects.bulk_create([
+        Incident(title=f"Closed incident {n}", severity=levels[n % 4], status=Status.CLOSED, commander=user,
+                 declared_at=now - timedelta(hours=n + 2), acknowledged_at=now - timedelta(hours=n + 1, minutes=50),
+                 resolved_at=now - timedelta(hours=n + 1), closed_at=now - timedelta(hours=n))
+        for n in range(CLOSED)
+    ], batch_size=2_000)
+    page = opened[0]
+    rows = [TimelineEvent(incident=page, kind="note", actor=user, message=f"Note {n} on the measured incident")
+            for n in range(EVENTS_ON_PAGE)]
+    rest = EVENTS - EVENTS_ON_PAGE - TimelineEvent.objects.count()
+    rows += [TimelineEvent(incident=closed[n % CLOSED], kind="note", actor=user, message=f"History {n}")
+             for n in range(rest)]
+    TimelineEvent.objects.bulk_create(rows, batch_size=5_000)
+    with connection.cursor() as cursor:  # what autovacuum would do after a bulk load
+        cursor.execute("ANALYZE")
+    page.refresh_from_db()
+    print(f"data: {Incident.objects.count():,} incidents ({OPEN} open), {TimelineEvent.objects.count():,} timeline "
+          f"events, made in {time.monotonic() - started:.0f} s", flush=True)
+    return page.pk, page.revision
+
+
+def main() -> None:
+    with fresh_database():
+        django_setup()
+        pk, revision = make_data()
+        with Server(workers=2) as server:
+            cookie = server.login("bench-commander", "pw")
+            poll = f"/incidents/{pk}/poll/?rev={revision}&after=0"
+            for path, expected in (("/", 200), (f"/incidents/{pk}/", 200), (poll, 204)):
+                status, _, _ = server.request("GET", path, headers={"Cookie": cookie})
+                if status != expected:
+                    raise SystemExit(f"{path}: HTTP {status}, expected {expected}")
+            for _ in range(200):  # warm both workers before taking the first memory reading
+                server.request("GET", f"/incidents/{pk}/", headers={"Cookie": cookie})
+            rss_before = server.worker_rss()
+            rows = [
+                load(server, "/bench/trivial/", name="trivial", seconds=SECONDS),
+                load(server, poll, cookie=cookie, name="unchanged poll", seconds=SECONDS),
+                load(server, "/", cookie=cookie, name="dashboard", seconds=SECONDS),
+                load(server, f"/incidents/{pk}/", cookie=cookie, name="incident page", seconds=SECONDS),
+            ]
+            rss_after = server.worker_rss()
+    print_table(rows, title=f"incidents: {OPEN} open, {CLOSED:,} closed, {EVENTS:,} events "
+                            "(gunicorn, 2 sync workers, 8 connections)")
+    served = sum(row.rps * SECONDS for row in rows[1:])
+    base = next(r for r in rows if r.name == "trivial").rps
+    targets = {"unchanged poll": 0.70, "dashboard": 0.30, "incident page": 0.30}
+    for row in rows[1:]:
+        share = row.rps / base if base else 0
+        verdict = "meets" if share >= targets[row.name] else "MISSES"
+        print(f"{row.name}: {share:.0%} of trivial, {verdict} the {targets[row.name]:.0%} target")
+    growth = [(after - before) / before for before, after in zip(rss_before, rss_after, strict=False) if before]
+    print("worker RSS before: " + ", ".join(f"{b / 2**20:.0f} MiB" for b in rss_before)
+          + "; after: " + ", ".join(f"{a / 2**20:.0f} MiB" for a in rss_after)
+          + f"; over ~{served:,.0f} console requests")
+    worst = max(growth, default=0.0)
+    print(f"worst worker RSS growth: {worst:.1%} ({'meets' if worst < 0.20 else 'MISSES'} the < 20 % target"
+          + ("" if served >= 10_000 else "; fewer than 10,000 requests, raise BENCH_SECONDS") + ")")
+
+
+if __name__ == "__main__":
+    main()
