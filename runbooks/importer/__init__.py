@@ -82,6 +82,8 @@ def _parse(text: str, doc: ImportedDocument) -> None:
 
     doc.title = _title(tree)
     doc.runbooks = [runbook for _, runbook in sorted(found.runbooks, key=lambda pair: pair[0])]
+    for runbook in doc.runbooks:
+        runbook.title = runbook.title or doc.title or doc.source  # a document without headings is one runbook
     doc.severity_levels = found.severity_levels
     doc.contacts = found.contacts
     doc.escalation = found.escalation
@@ -93,10 +95,13 @@ def _parse(text: str, doc: ImportedDocument) -> None:
 
 
 def _title(tree: Tree) -> str:
-    title = front_matter_title(tree.front_matter) if tree.front_matter else None
+    fm = tree.front_matter
+    heading = next((s for s in tree.root.walk() if s.level > 0 and plain(s.title)), None)
+    title = fm.get("title") if isinstance(fm.get("title"), str) else None
     if not title:
-        heading = next((s for s in tree.root.walk() if s.level > 0 and plain(s.title)), None)
-        title = heading.title if heading else _first_line(tree.text)
+        title = (
+            heading.title if heading else (front_matter_title(fm) if fm else None) or _first_line(tree.text)
+        )
     words = strip_symbols(plain(title or ""))
     return words if len(words) <= MAX_TITLE else words[:MAX_TITLE].rstrip() + "…"
 

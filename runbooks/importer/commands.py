@@ -32,6 +32,14 @@ _PROGRAM_NAMES = """
     serverless gsutil bq firebase kubeadm kubelet containerd runc iotop nethogs sar pidstat free lscpu nproc
 """
 PROGRAMS = frozenset(_PROGRAM_NAMES.split())
+# Program names that are also everyday words ("service level objective", "find the owner"): in prose they
+# only count with arguments a shell would read (a flag, a path, a pipe).
+_WORDLIKE = """
+    ab age bundle cat cd cdk cp cut date df diff du echo env export file find fly free go head host http id ip
+    java k kill less ln ls make mc mount mv nice node oc perf php printf rails rake rm route ruby salt sam sar
+    screen service sleep sort sops stat step tail tee test time timeout top touch tr uniq w watch who zip
+"""
+WORDLIKE = frozenset(_WORDLIKE.split())
 _SQL_NAMES = (
     "SELECT INSERT UPDATE DELETE ALTER CREATE DROP TRUNCATE VACUUM ANALYZE REINDEX EXPLAIN SHOW SET WITH"
 )
@@ -95,7 +103,9 @@ def prose_command(text: str) -> bool:
     rest = text[len(word) :]
     if _PATH.match(word) and not rest.strip():
         return bool(_SCRIPT.search(word))
-    return bool(_SHELLISH.search(rest)) or (len(rest.split()) >= 2 and not text.endswith("."))
+    if _SHELLISH.search(rest):
+        return True
+    return word not in WORDLIKE and len(rest.split()) >= 2 and not text.endswith(".")
 
 
 def guess_language(text: str) -> str:

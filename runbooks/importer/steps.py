@@ -139,8 +139,7 @@ class StepWriter:
             commands=list(commands),
         )
         self.steps.append(step)
-        if step.phase == "detection":
-            self.fields.errors_in(text)
+        self.fields.errors_in(text)
 
     # --- blocks ---------------------------------------------------------------------------------------
 

@@ -139,17 +139,24 @@ class ContactsTable:
         via_col = roles.get("via")
         for row in block.rows:
             ids: dict[str, str] = {}
+            columns: list[int] = []
             for n, value in enumerate(row):
                 if n in (name_col, role_col):
                     continue
                 for kind, found_id in identifiers(value).items():
                     ids.setdefault(kind, found_id)
+                    columns.append(n)
             name = strip_symbols(plain(cell(row, name_col))) or None
             role = strip_symbols(plain(cell(row, role_col))) or None
-            via = plain(cell(row, via_col)) or None if via_col is not None else None
-            if via is None:
-                via_match = VIA.search(" ".join(block.header[n] for n in id_cols if n < len(block.header)))
-                via = via_match.group(1) if via_match and len(ids) == 1 else None
+            via = (plain(cell(row, via_col)) or None) if via_col is not None else None
+            if via is None and len(set(columns)) == 1 and columns[0] < len(block.header):
+                # the only way to reach them is the column it sits in: 'Slack', 'PagerDuty'
+                via_match = VIA.search(plain(block.header[columns[0]]))
+                via = (
+                    via_match.group(1)
+                    if via_match and via_match.group(1).lower() not in ("email", "e-mail", "phone")
+                    else None
+                )
             if ids or name or role:
                 found.contacts.append(
                     ImportedContact(

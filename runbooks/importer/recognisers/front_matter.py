@@ -33,11 +33,11 @@ def _texts(value) -> list[str]:
 
 
 def front_matter_title(front_matter: dict) -> str | None:
-    return (
-        _text(front_matter.get("title"))
-        or _text(front_matter.get("alert"))
-        or _text(front_matter.get("name"))
-    )
+    for key in ("title", *ALERT_KEYS):
+        text = _text(front_matter.get(key))
+        if text:
+            return text
+    return None
 
 
 class FrontMatterAlert:
