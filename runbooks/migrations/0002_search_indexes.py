@@ -13,8 +13,13 @@ CREATE = [
     "GENERATED ALWAYS AS (to_tsvector('english'::regconfig, COALESCE(search_text, ''))) STORED",
     "CREATE INDEX IF NOT EXISTS runbook_search_vector_gin ON runbooks_runbook USING gin (search_vector)",
     "CREATE INDEX IF NOT EXISTS runbook_alerts_gin ON runbooks_runbook USING gin (alerts)",
+    # The words of the error patterns: matching narrows to runbooks whose patterns share a word with the text
+    # before testing containment, instead of testing every pattern of every runbook.
+    "CREATE INDEX IF NOT EXISTS runbook_pattern_words_gin ON runbooks_runbook "
+    "USING gin (jsonb_to_tsvector('simple'::regconfig, error_patterns, '[\"string\"]'))",
 ]
 DROP = [
+    "DROP INDEX IF EXISTS runbook_pattern_words_gin",
     "DROP INDEX IF EXISTS runbook_alerts_gin",
     "DROP INDEX IF EXISTS runbook_search_vector_gin",
     "ALTER TABLE runbooks_runbook DROP COLUMN IF EXISTS search_vector",
