@@ -94,10 +94,14 @@ def main() -> None:
                 load(server, "/", cookie=cookie, name="dashboard", seconds=SECONDS),
                 load(server, f"/incidents/{pk}/", cookie=cookie, name="incident page", seconds=SECONDS),
             ]
+            served = sum(row.rps * SECONDS for row in rows[1:])
+            if served < 10_000:  # top up with polls (the request every open page makes) to pass 10,000 requests
+                poll_rps = rows[1].rps or 1
+                extra = min(240.0, (10_000 - served) / poll_rps + 1)
+                served += load(server, poll, cookie=cookie, name="memory", seconds=extra).rps * extra
             rss_after = server.worker_rss()
     print_table(rows, title=f"incidents: {OPEN} open, {CLOSED:,} closed, {EVENTS:,} events "
                             "(gunicorn, 2 sync workers, 8 connections)")
-    served = sum(row.rps * SECONDS for row in rows[1:])
     base = next(r for r in rows if r.name == "trivial").rps
     targets = {"unchanged poll": 0.70, "dashboard": 0.30, "incident page": 0.30}
     for row in rows[1:]:
