@@ -1,0 +1,1074 @@
+"""How a command really runs on a worker: what it may invoke, in what environment, and what it may print.
+
+No Django here: the Celery task reads the execution target and passes everything in as arguments.
+
+* `programs_in` / `check_allowed`: every program a bash script would start, found with bashlex (the same
+  grammar as bash), through pipelines, lists, subshells, ``$( )``, backticks, ``<( )``, and the wrappers that
+  run another program (sudo, env, timeout, nice, nohup, stdbuf, ionice, xargs, watch, command, builtin,
+  ``bash -c``, ``find -exec``). What cannot be checked is refused rather than guessed at: eval, source,
+  exec, functions, ``$'…'`` quoting, arithmetic, run-time program names, assignments to PATH and friends.
+  Programs that run commands somewhere else (ssh, ``kubectl exec``) are trusted with what they run.
+* `run`: bash (``--noprofile --norc -c``, no ``-e`` and no pipefail, so a script behaves exactly as the
+  person who wrote it saw it behave at a prompt) or psql, in a new session and process group, stdin from
+  /dev/null (psql: the script file), a scrubbed environment, output streamed through `Redactor` and capped;
+  timeout and cancel stop the whole process group, and so does the script's own end (nothing it started in
+  the background outlives the run).
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import fcntl
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+import bashlex
+import psutil
+
+from runbooks.commandtext import BASH_LANGUAGES, SQL_LANGUAGES, scan_bash, scan_sql
+
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+KILL_GRACE = 2.0  # seconds between SIGTERM and SIGKILL
+LEFTOVER_GRACE = 0.5  # seconds background children may keep the output open after the script exits
+READ_SIZE = 1024 * 1024
+CANCEL_POLL = 0.1  # should_cancel is asked at most this often
+LOOKAHEAD = 8192  # characters redacted past the cap, so a secret straddling it is still recognised
+
+# Harmless with any arguments the checks below let through, so no allow-list needs to name them.
+IMPLICITLY_ALLOWED = frozenset({
+    "echo", "printf", "true", "false", ":", "test", "[", "sleep", "cd", "pwd", "set", "exit", "shift",
+    "break", "continue", "export",
+})
+_NEVER = {
+    "eval": "it runs text as shell code, which cannot be checked beforehand",
+    "source": "it runs a file as shell code, which cannot be checked beforehand",
+    ".": "it runs a file as shell code, which cannot be checked beforehand",
+    "exec": "it replaces the shell, escaping the checks and the output capture",
+    "trap": "it runs its text as shell code later",
+    "coproc": "its commands run outside what the console can follow",
+    "setsid": "it escapes the run's process group, so a timeout or cancel could not stop it",
+    "enable": "it changes how commands are found",
+    "hash": "it changes how commands are found",
+    "alias": "it changes how commands are found",
+    "unalias": "it changes how commands are found",
+    "shopt": "it changes how the shell reads commands",
+    "bind": "it changes how the shell reads commands",
+    "complete": "it can run commands later",
+    "compgen": "it can run commands",
+    "fc": "it re-runs commands from history",
+    "let": "its arithmetic can run code hidden in variables",
+    "declare": "its attributes and arithmetic can run code hidden in variables",
+    "typeset": "its attributes and arithmetic can run code hidden in variables",
+    "local": "its attributes and arithmetic can run code hidden in variables",
+    "readonly": "it can change how variables behave",
+    "read": "it assigns names the console cannot check (and stdin is empty anyway)",
+    "mapfile": "its callback option runs code",
+    "readarray": "its callback option runs code",
+}
+_BASH_BUILTINS = frozenset({
+    "alias", "bg", "bind", "break", "builtin", "caller", "cd", "command", "compgen", "complete", "compopt",
+    "continue", "declare", "dirs", "disown", "echo", "enable", "eval", "exec", "exit", "export", "false",
+    "fc", "fg", "getopts", "hash", "help", "history", "jobs", "kill", "let", "local", "logout", "mapfile",
+    "popd", "printf", "pushd", "pwd", "read", "readarray", "readonly", "return", "set", "shift", "shopt",
+    "source", "suspend", "test", "times", "trap", "true", "type", "typeset", "ulimit", "umask", "unalias",
+    "unset", "wait", ".", ":", "[",
+})
+# Variables that decide which program runs or what the shell runs before it.
+_PROTECTED_VARIABLES = frozenset({
+    "PATH", "HOME", "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PROMPT_COMMAND", "CDPATH",
+    "GLOBIGNORE", "SHELL", "EDITOR", "VISUAL", "PAGER",
+})
+_PROTECTED_PREFIXES = ("LD_", "DYLD_", "BASH_FUNC_")
+_PROGRAM_NAME = re.compile(r"[A-Za-z0-9_./+][A-Za-z0-9_./+-]*")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SAFE_PARAMETER = re.compile(
+    r"#?(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])(?:(?::?[-=?+]|##?|%%?|//?|\^\^?|,,?)[^$`(\[{]*)?"
+)
+_EXPANDS_IN_HEREDOC = re.compile(r"\$\(|`|\$\[|\$\{(?![A-Za-z_][A-Za-z0-9_]*\})")
+_SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh"})
+_MAX_DEPTH = 4
+
+
+class CommandRefused(Exception):
+    """The command will not be run; the message says why, for the person who asked for it."""
+
+
+@dataclass(frozen=True)
+class _Options:
+    """How a wrapper's command line reads, as far as finding the program it runs needs."""
+
+    flags: str = ""
+    valued: str = ""
+    long_flags: frozenset[str] = frozenset()
+    long_valued: frozenset[str] = frozenset()
+    long_optional: frozenset[str] = frozenset()  # --name[=value]: a value only when attached
+    optional_attached: str = ""  # -i[R]: a value only when attached
+    assignments: bool = False  # NAME=value words may come before the program (env, sudo)
+    positionals: int = 0  # words between the options and the program (timeout's duration)
+    numeric: bool = False  # "-10" is an option (nice)
+    bare_dash: bool = False  # "-" alone is an option (env)
+
+
+_WRAPPERS = {
+    "sudo": _Options(
+        flags="bEHknPS", valued="CDghpRrTtUu", assignments=True,
+        long_flags=frozenset({"--background", "--preserve-env", "--set-home", "--non-interactive",
+                              "--preserve-groups", "--stdin", "--reset-timestamp"}),
+        long_valued=frozenset({"--chdir", "--close-from", "--group", "--host", "--prompt", "--chroot",
+                               "--role", "--command-timeout", "--type", "--other-user", "--user"}),
+        long_optional=frozenset({"--preserve-env"}),
+    ),
+    "env": _Options(
+        flags="i0v", valued="uC", assignments=True, bare_dash=True,
+        long_flags=frozenset({"--ignore-environment", "--null", "--debug"}),
+        long_valued=frozenset({"--unset", "--chdir"}),
+    ),
+    "timeout": _Options(
+        flags="v", valued="sk", positionals=1,
+        long_flags=frozenset({"--preserve-status", "--foreground", "--verbose"}),
+        long_valued=frozenset({"--signal", "--kill-after"}),
+    ),
+    "nice": _Options(valued="n", long_valued=frozenset({"--adjustment"}), numeric=True),
+    "nohup": _Options(),
+    "stdbuf": _Options(valued="ioe", long_valued=frozenset({"--input", "--output", "--error"})),
+    "ionice": _Options(flags="t", valued="cn", long_flags=frozenset({"--ignore"}),
+                       long_valued=frozenset({"--class", "--classdata"})),
+    "xargs": _Options(
+        flags="0prtxo", valued="aEdILnPs", optional_attached="ile",
+        long_flags=frozenset({"--null", "--no-run-if-empty", "--verbose", "--interactive", "--exit",
+                              "--open-tty"}),
+        long_valued=frozenset({"--arg-file", "--delimiter", "--max-args", "--max-procs", "--max-chars",
+                               "--process-slot-var"}),
+        long_optional=frozenset({"--replace", "--eof", "--max-lines"}),
+    ),
+    "time": _Options(
+        flags="pvaq", valued="fo",
+        long_flags=frozenset({"--portability", "--verbose", "--append", "--quiet"}),
+        long_valued=frozenset({"--format", "--output"}),
+    ),
+    "command": _Options(flags="pvV"),
+    "builtin": _Options(),
+}
+_WATCH = _Options(
+    flags="bcdegptwx", valued="nq",
+    long_flags=frozenset({"--beep", "--color", "--no-color", "--errexit", "--chgexit", "--precise",
+                          "--no-title", "--no-wrap", "--exec"}),
+    long_valued=frozenset({"--interval", "--equexit"}),
+    long_optional=frozenset({"--differences"}),
+)
+_SET_OPTIONS = frozenset({"errexit", "nounset", "xtrace", "verbose", "pipefail", "noglob", "noclobber"})
+
+
+# --- what a script runs -----------------------------------------------------------------------------------
+
+
+def programs_in(script: str, language: str = "bash") -> list[str]:
+    """Every program `script` would start, in order of appearance, each once.
+
+    SQL runs through psql, so for SQL this is ``["psql"]`` once the SQL itself passes its checks.
+    Raises CommandRefused, with a reason a person can act on, for anything that cannot be checked.
+    """
+    lang = (language or "bash").lower()
+    if lang in SQL_LANGUAGES:
+        _check_sql(script)
+        return ["psql"]
+    if lang not in BASH_LANGUAGES:
+        raise CommandRefused(f"{language} blocks are not something the console can run.")
+    walker = _Walker()
+    walker.parse(script, depth=0)
+    return list(walker.programs)
+
+
+def check_allowed(script: str, allowed_programs: Iterable[str], language: str = "bash", *,
+                  target_name: str | None = None) -> None:
+    """Raise CommandRefused naming the first program in `script` that `allowed_programs` does not list.
+
+    Names are compared exactly: a script calling ``/usr/bin/kubectl`` needs that path on the list, so a
+    program of the same name elsewhere on disk is never taken for the allowed one. IMPLICITLY_ALLOWED
+    builtins need no listing.
+    """
+    allowed = set(allowed_programs)
+    where = f"target '{target_name}'" if target_name else "this target"
+    for program in programs_in(script, language):
+        if program not in allowed and program not in IMPLICITLY_ALLOWED:
+            hint = ""
+            if "/" in program and program.rsplit("/", 1)[-1] in allowed:
+                hint = f" (it allows '{program.rsplit('/', 1)[-1]}': call it by that name)"
+            raise CommandRefused(f"'{program}' is not on the allow-list for {where}{hint}.")
+
+
+class _Walker:
+    """Walks bashlex trees, collecting programs and refusing what cannot be checked."""
+
+    def __init__(self) -> None:
+        self.programs: dict[str, None] = {}
+        self.text = ""  # the text being walked; word positions point into it
+        self.piped: set[int] = set()  # ids of commands whose stdin is another command's output
+        self.stdin: tuple[str, str | None] = ("none", None)  # the current command's input: kind, text
+        self.pasted = {"{}"}  # strings find -exec and xargs -I replace with data
+
+    def parse(self, text: str, depth: int) -> None:
+        if depth > _MAX_DEPTH:
+            raise CommandRefused("the script nests shells too deeply to check.")
+        if not text.strip():
+            return
+        scan = scan_bash(text)
+        if scan.dollar_quotes:
+            raise CommandRefused("$'…' and $\"…\" quoting cannot be checked by the console; "
+                                 "use '…' or \"…\".")
+        # bashlex cannot read a quoted here-document delimiter (<<'EOF'); a same-length unquoted one
+        # (<< EOF ) parses to the same commands, and we know the body is literal.
+        parseable = list(text)
+        for doc in scan.heredocs:
+            word = text[doc.word_start:doc.word_end]
+            if doc.quoted:
+                if not re.fullmatch(r"'[\w-]+'|\"[\w-]+\"|\\[\w-]+", word):
+                    raise CommandRefused(f"here-document delimiter {word} is too unusual to check; "
+                                         "use <<'EOF'.")
+                parseable[doc.word_start] = " "
+                if word[0] != "\\":
+                    parseable[doc.word_end - 1] = " "
+            elif _EXPANDS_IN_HEREDOC.search(text, doc.body_start, doc.body_end):
+                raise CommandRefused(
+                    f"the here-document ending in {doc.delimiter} runs $( ), backticks or ${{…}} in its "
+                    f"body; quote its delimiter (<<'{doc.delimiter}') to keep the body as plain text."
+                )
+        parseable_text = "".join(parseable)
+        try:
+            trees = bashlex.parse(parseable_text)
+        except NotImplementedError as exc:
+            what = _unsupported(str(exc))
+            raise CommandRefused(f"the script uses {what}, which the console cannot check.") from None
+        except Exception as exc:  # noqa: BLE001 - bashlex raises several unrelated types for one meaning
+            raise CommandRefused(f"the console could not read this script as bash: {exc}.") from None
+        outer, self.text = self.text, parseable_text
+        try:
+            for tree in trees:
+                self.visit(tree, depth)
+        finally:
+            self.text = outer
+
+    def visit(self, node, depth: int) -> None:
+        kind = node.kind
+        if kind == "function":
+            raise CommandRefused("defining shell functions is not allowed: a function can stand in for a "
+                                 "program.")
+        if kind == "command":
+            self.command(node, depth)
+            return
+        if kind in ("word", "assignment"):
+            self.word(node, depth)
+            return
+        if kind == "redirect":
+            self.redirect(node, depth)
+            return
+        if kind == "compound":
+            items = node.list
+            if (len(items) > 1 and items[0].kind == "reservedword" and items[0].word == "("
+                    and items[1].kind == "compound" and items[1].pos[0] == items[0].pos[0] + 1):
+                raise CommandRefused("arithmetic (( … )) is not allowed: it can run code hidden in "
+                                     "variables.")
+        if kind == "pipeline":
+            members = [p for p in node.parts if p.kind not in ("pipe", "reservedword")]
+            self.piped.update(id(p) for p in members[1:])
+        if kind == "for":
+            names = [p for p in node.parts if p.kind == "word"]
+            if names:
+                _check_variable(names[0].word, "a for loop")
+        for child in [*(getattr(node, "parts", None) or []), *(getattr(node, "list", None) or []),
+                      *(getattr(node, "redirects", None) or [])]:
+            self.visit(child, depth)
+
+    def command(self, node, depth: int) -> None:
+        words = []
+        self.stdin = ("pipe", None) if id(node) in self.piped else ("none", None)
+        for part in node.parts:
+            if part.kind == "redirect" and part.type in ("<<", "<<-"):
+                self.stdin = ("text", part.heredoc.value.rsplit("\n", 1)[0])
+            elif part.kind == "redirect" and part.type == "<<<":
+                self.stdin = ("text", getattr(part.output, "word", ""))
+            elif part.kind == "redirect" and part.type == "<":
+                self.stdin = ("file", None)
+        for part in node.parts:
+            if part.kind == "assignment":
+                _check_variable(part.word.split("=", 1)[0].rstrip("+"), "an assignment")
+                self.word(part, depth)
+            elif part.kind == "redirect":
+                self.redirect(part, depth)
+            elif part.kind == "word":
+                self.word(part, depth)
+                words.append(part)
+        if words:
+            self.argv(words, depth)
+
+    def word(self, node, depth: int) -> None:
+        for part in getattr(node, "parts", None) or []:
+            if part.kind == "parameter":
+                value = getattr(part, "value", "") or ""
+                if value and not _SAFE_PARAMETER.fullmatch(value):
+                    raise CommandRefused(
+                        f"the expansion ${{{value}}} can run code or pick a variable at run time; "
+                        "only plain ${NAME}, ${NAME:-default} and similar are allowed."
+                    )
+            elif part.kind in ("commandsubstitution", "processsubstitution"):
+                self.visit(part.command, depth)
+
+    def redirect(self, node, depth: int) -> None:
+        target = node.output
+        if getattr(target, "kind", None) == "word":
+            if target.word.startswith(("/dev/tcp/", "/dev/udp/")):
+                raise CommandRefused("bash's /dev/tcp and /dev/udp network redirections are not allowed.")
+            self.word(target, depth)
+
+    def argv(self, words: list, depth: int) -> None:
+        """One command line: its program, and whatever program that one runs in turn."""
+        if not words[0].parts and words[0].word in _NEVER:
+            name = words[0].word
+            raise CommandRefused(f"'{name}' is never run by the console: {_NEVER[name]}.")
+        name = _program_name(words[0])
+        if name in _NEVER:
+            raise CommandRefused(f"'{name}' is never run by the console: {_NEVER[name]}.")
+        self.programs.setdefault(name)
+        args = words[1:]
+        base = name.rsplit("/", 1)[-1]
+        if base in _WRAPPERS:
+            inner, seen = _after_options(base, _WRAPPERS[base], args, self.text)
+            if base == "command" and {"v", "V"} & seen.keys():
+                return  # "command -v x" only asks where x is
+            for option in ("I", "i", "--replace"):
+                if seen.get(option):
+                    self.pasted.add(seen[option])
+            if inner:
+                self.argv(inner, depth)
+        elif base == "watch":
+            inner, seen = _after_options(base, _WATCH, args, self.text)
+            if not inner:
+                return
+            if {"x", "--exec"} & seen.keys():
+                self.argv(inner, depth)
+            else:
+                # watch joins its words with spaces and hands them to "sh -c": read them the same way, and
+                # refuse anything expanded first, which would arrive as code.
+                self.parse(" ".join(_unexpanded(base, w) for w in inner), depth + 1)
+        elif base in _SHELLS:
+            self.shell(base, args, depth)
+        elif base == "find":
+            self.find(args, depth)
+        elif base == "psql":
+            self.psql(args)
+        else:
+            _check_builtin_arguments(base, [w.word for w in args])
+
+    def shell(self, base: str, args: list, depth: int) -> None:
+        runs_string = False
+        i = 0
+        while i < len(args):
+            word = _plain(base, args[i], self.text)
+            if word in ("--rcfile", "--init-file"):
+                raise CommandRefused(f"{base} {word} runs a file the console cannot check.")
+            if word in ("-o", "+o", "-O", "+O"):
+                i += 2
+                continue
+            if word == "--":
+                i += 1
+                break
+            if word.startswith("--"):
+                i += 1
+                continue
+            if len(word) > 1 and word[0] in "-+":
+                runs_string = runs_string or "c" in word
+                i += 1
+                continue
+            break
+        if runs_string and i < len(args):
+            code = _unexpanded(base, args[i])
+            if any(pasted in code for pasted in self.pasted):
+                raise CommandRefused(f"{base} -c would have file names or input lines pasted into its code; "
+                                     f"pass them as arguments (\"$1\") instead.")
+            self.parse(code, depth + 1)
+
+    def psql(self, args: list) -> None:
+        """psql runs meta-commands (\\! runs a shell): check the SQL it is given, refuse SQL it cannot see."""
+        sql: list[str] = []
+        i = 0
+        while i < len(args):
+            word = args[i].word
+            option, value = None, None
+            if word.startswith("--"):
+                name, eq, attached = word.partition("=")
+                if name in ("--command", "--file", "--output"):
+                    option = name[2]
+                    value = attached if eq else (args[i + 1].word if i + 1 < len(args) else "")
+                    i += 0 if eq else 1
+            elif word.startswith("-") and len(word) > 1:
+                for j, letter in enumerate(word[1:], start=1):
+                    if letter in "cdfFhLopPRTUv":
+                        if letter in "cfo":
+                            option = letter
+                            value = word[j + 1:] or (args[i + 1].word if i + 1 < len(args) else "")
+                        if j == len(word) - 1:
+                            i += 1
+                        break
+            if option == "c":
+                if value.lstrip().startswith(("$", "`")):
+                    raise CommandRefused("psql -c with a command chosen at run time cannot be checked.")
+                sql.append(value)
+            elif option == "f" and value != "-":
+                raise CommandRefused("psql -f runs a file the console cannot check; put the SQL in the "
+                                     "command.")
+            elif option == "o" and value.startswith("|"):
+                raise CommandRefused("psql -o |… sends output to a program, which is not allowed.")
+            i += 1
+        if not sql:
+            kind, text = self.stdin
+            if kind in ("pipe", "file"):
+                raise CommandRefused("psql reading SQL from a file or another program cannot be checked for "
+                                     "meta-commands like \\!; use psql -c or a here-document.")
+            if text:
+                sql.append(text)
+        for text in sql:
+            _check_sql(text, empty_ok=True)
+
+    def find(self, args: list, depth: int) -> None:
+        for i, word in enumerate(args):
+            _plain("find", word, self.text)
+            if word.word in ("-exec", "-execdir", "-ok", "-okdir"):
+                end = next((j for j in range(i + 1, len(args)) if args[j].word in (";", "+")), len(args))
+                if end > i + 1:
+                    self.argv(args[i + 1:end], depth)
+
+
+def _unsupported(message: str) -> str:
+    lowered = message.lower()
+    for needle, name in (("arithmetic", "arithmetic $(( ))"), ("time", "the time keyword"),
+                         ("pattern", "a case statement"), ("case", "a case statement"),
+                         ("select", "a select loop"), ("coproc", "coproc")):
+        if needle in lowered:
+            return name
+    return f"shell syntax ({message})"
+
+
+def _program_name(word) -> str:
+    if getattr(word, "parts", None):
+        raise CommandRefused(
+            f"'{word.word}' picks the program at run time; write the program's name so it can be checked."
+        )
+    name = word.word
+    if name in ("[", ":") or (_PROGRAM_NAME.fullmatch(name) and any(c.isalnum() for c in name)):
+        return name
+    raise CommandRefused(f"'{name}' is not a plain program name the console can check.")
+
+
+def _expands(raw: str) -> bool:
+    """Whether a word as written holds an unquoted glob or brace expansion (either can become many words)."""
+    unquoted, quote, i = [], "", 0
+    while i < len(raw):
+        c = raw[i]
+        if quote:
+            quote = "" if c == quote else quote
+            unquoted.append("_")
+        elif c == "\\":
+            unquoted.append("_")
+            i += 1
+        elif c in "'\"":
+            quote = c
+            unquoted.append("_")
+        else:
+            unquoted.append(c)
+        i += 1
+    view = "".join(unquoted)
+    return bool(re.search(r"[*?\[]", view) or re.search(r"\{[^{}]*(?:,|\.\.)[^{}]*\}", view))
+
+
+def _unexpanded(program: str, word) -> str:
+    """A word that will be read as code later, so nothing in it may come from run time."""
+    if getattr(word, "parts", None):
+        raise CommandRefused(f"'{word.word}' would be expanded and then run as code by {program}; "
+                             "write the command out.")
+    return word.word
+
+
+def _plain(program: str, word, text: str) -> str:
+    """A word that must stay one word: no expansion, unquoted glob or brace may shift the words after it."""
+    if getattr(word, "parts", None) or _expands(text[word.pos[0]:word.pos[1]]):
+        raise CommandRefused(
+            f"'{word.word}' in a {program} command line is expanded at run time, so the program {program} "
+            "runs cannot be known beforehand."
+        )
+    return word.word
+
+
+def _after_options(program: str, spec: _Options, args: list, text: str) -> tuple[list, dict[str, str | None]]:
+    """The words of the command a wrapper runs, and the options it was given with their values."""
+    seen: dict[str, str | None] = {}
+    i = 0
+    while i < len(args):
+        word = _plain(program, args[i], text)
+        if word == "--":
+            i += 1
+            break
+        if word == "-" and spec.bare_dash:
+            i += 1
+            continue
+        if word.startswith("--"):
+            name, eq, attached = word.partition("=")
+            seen[name] = attached if eq else None
+            if (name in spec.long_flags and not eq) or name in spec.long_optional:
+                i += 1
+            elif name in spec.long_valued:
+                i += 1 if eq else 2
+            else:
+                raise CommandRefused(f"{program} option '{name}' is not one the console understands, so what "
+                                     f"{program} runs cannot be checked.")
+            continue
+        if word.startswith("-") and len(word) > 1:
+            if spec.numeric and word[1:].isdigit():
+                i += 1
+                continue
+            i += 1
+            for j, letter in enumerate(word[1:], start=1):
+                seen[letter] = None
+                if letter in spec.optional_attached:
+                    seen[letter] = word[j + 1:] or None
+                    break
+                if letter in spec.valued:
+                    if j < len(word) - 1:
+                        seen[letter] = word[j + 1:]
+                    elif i < len(args):
+                        seen[letter] = _plain(program, args[i], text)
+                        i += 1
+                    break
+                if letter not in spec.flags:
+                    raise CommandRefused(f"{program} option '-{letter}' is not one the console understands, "
+                                         f"so what {program} runs cannot be checked.")
+            continue
+        break
+    if spec.assignments:
+        while i < len(args) and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", _plain(program, args[i], text)):
+            _check_variable(args[i].word.split("=", 1)[0], f"{program}'s environment")
+            i += 1
+    for _ in range(spec.positionals):
+        if i < len(args):
+            _plain(program, args[i], text)
+        i += 1
+    return args[i:], seen
+
+
+def _check_variable(name: str, how: str) -> None:
+    if not _VARIABLE_NAME.fullmatch(name):
+        raise CommandRefused(f"'{name}' in {how} is not a plain variable name.")
+    if name in _PROTECTED_VARIABLES or name.startswith(_PROTECTED_PREFIXES):
+        raise CommandRefused(f"setting {name} in {how} is not allowed: it changes which program runs.")
+
+
+def _check_builtin_arguments(base: str, args: list[str]) -> None:
+    """The few implicitly allowed builtins have options that assign or evaluate; refuse those."""
+    if base == "printf" and any(a.startswith("-v") for a in args[:2]):
+        raise CommandRefused("printf -v is not allowed: it assigns to a name the console cannot check.")
+    if base in ("test", "[") and any(a in ("-v", "-R") for a in args):
+        raise CommandRefused(f"{base} -v is not allowed: it evaluates array subscripts, which can run code.")
+    if base == "export":
+        for arg in args:
+            if arg == "-p":
+                continue
+            if arg.startswith("-"):
+                raise CommandRefused(f"export {arg} is not allowed.")
+            _check_variable(arg.split("=", 1)[0], "export")
+    if base == "set":
+        expect_name = False
+        for arg in args:
+            if expect_name:
+                if arg not in _SET_OPTIONS:
+                    raise CommandRefused(f"set -o {arg} is not allowed.")
+                expect_name = False
+            elif arg in ("-o", "+o"):
+                expect_name = True
+            elif not re.fullmatch(r"[-+][euxvfC]*o?", arg):
+                raise CommandRefused(f"set {arg} is not allowed (only the -e, -u, -x, -v, -f, -C and -o "
+                                     "options).")
+            else:
+                expect_name = arg.endswith("o") and len(arg) > 1
+
+
+# --- SQL -----------------------------------------------------------------------------------------------
+
+_SAFE_META = re.compile(r"d[A-Za-z]{0,3}[+S]*|l\+?|x|t|a|timing|conninfo|echo|qecho|pset|encoding")
+_UNTRUSTED_LANGUAGES = re.compile(r"\b(?:plpython\w*u|plperlu|pltclu|plsh|plr)\b", re.IGNORECASE)
+
+
+def _check_sql(script: str, *, empty_ok: bool = False) -> None:
+    if not script.strip() and not empty_ok:
+        raise CommandRefused("the SQL is empty.")
+    scan = scan_sql(script)
+    for _, name in scan.meta_commands:
+        if not _SAFE_META.fullmatch(name):
+            raise CommandRefused(
+                f"psql meta-command '\\{name}' is not allowed (only \\d…, \\l, \\x, \\t, \\a, \\timing, "
+                "\\conninfo, \\echo and \\pset): others run programs or read and write files."
+            )
+    if re.search(r"\bcopy\b[^;]*\bprogram\b", scan.code, re.IGNORECASE):
+        raise CommandRefused("COPY … PROGRAM runs a program on the database server and is not allowed.")
+    if _UNTRUSTED_LANGUAGES.search(script):
+        raise CommandRefused("untrusted procedural languages (plpython3u, plperlu, …) run programs and are "
+                             "not allowed.")
+
+
+def split_dsn(dsn: str) -> tuple[str, str | None]:
+    """The DSN without its password, and the password, so the password goes in PGPASSWORD and not on the
+    command line, where any user of the host could read it in the process list."""
+    if re.match(r"postgres(?:ql)?://", dsn):
+        parts = urlsplit(dsn)
+        password = None
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            if ":" in userinfo:
+                user, raw = userinfo.split(":", 1)
+                password = unquote(raw)
+                netloc = f"{user}@{host}"
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        for key, value in query:
+            if key == "password":
+                password = value
+        query = [(k, v) for k, v in query if k != "password"]
+        return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), parts.fragment)), password
+    found = re.search(r"(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", dsn)
+    if not found:
+        return dsn, None
+    raw = found.group(1)
+    password = re.sub(r"\\(.)", r"\1", raw[1:-1]) if raw.startswith("'") else raw
+    return (dsn[:found.start()] + dsn[found.end():]).strip(), password
+
+
+# --- redaction ------------------------------------------------------------------------------------------
+
+MIN_SECRET_LENGTH = 4  # shorter "secrets" ("1", "prod") would blank ordinary output
+# "pwd" only as part of a longer name (db_pwd): PWD= is in every environment dump.
+_KEYS = (r"(?:password|passwd|[_.-]pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
+         r"|credential)")
+
+
+def _keep_quotes(m: re.Match) -> str:
+    value = m.group(2)
+    quote = value[0] if value[:1] in ("'", '"') and len(value) > 1 and value[-1] == value[0] else ""
+    return f"{m.group(1)}{quote}***{quote}"
+
+
+# None of these may match across a newline: Redactor releases whole lines as soon as they are complete.
+_PATTERNS: list[tuple[re.Pattern, object]] = [
+    # Greedy, so a password holding "@" is hidden whole; bounded, so a long line costs linear time.
+    (re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/@'\"]{0,256}:)[^\s'\"]{1,256}(?=@)"), r"\1***"),
+    (re.compile(r"(?i)(\bauthorization[\"']?[ \t]*[:=][ \t]*[\"']?"
+                r"(?:(?:bearer|basic|token|digest|negotiate)[ \t]+)?)[^\s'\",;]+"), r"\1***"),
+    (re.compile(r"(?i)(\bbearer[ \t]+)[A-Za-z0-9\-._~+/]+=*"), r"\1***"),
+    (re.compile(r"(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"), r"\1***"),
+    (re.compile(r"(?i)((?<![A-Za-z0-9])--?(?:password|passwd|token|secret|api-key|apikey|access-key"
+                r"|secret-key)[ \t]+)(\"[^\"\n]*\"|'[^'\n]*'|[^\s'\"]+)"), _keep_quotes),
+    (re.compile(rf"(?i)({_KEYS}[A-Za-z0-9_.-]{{0,40}}[\"']?[ \t]*[:=][ \t]*)"
+                r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"',;&]+)"), _keep_quotes),
+    (re.compile(r"(?i)(\bpassword[ \t]+)('[^'\n]*')"), _keep_quotes),
+    (re.compile(r"\b(gh[pousr]_)[A-Za-z0-9]{20,}"), r"\1***"),
+    (re.compile(r"\b(xox[abposr]-)[A-Za-z0-9-]{10,}"), r"\1***"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"), "***"),
+]
+_BEGIN_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+_END_KEY = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+
+
+class Redactor:
+    """Redacts streamed output, releasing text only once no secret can span what comes next.
+
+    Complete lines go out as soon as they arrive (no pattern crosses a newline). A line longer than
+    `max_line` is released in pieces, keeping back the last `overlap` characters and never cutting through
+    something that looks like a secret.
+    """
+
+    def __init__(self, secrets: Iterable[str] = (), *, max_line: int = 64 * 1024,
+                 overlap: int = 4096) -> None:
+        lines = {line for secret in secrets if secret for line in str(secret).splitlines()
+                 if len(line.strip()) >= MIN_SECRET_LENGTH}
+        ordered = sorted(lines, key=len, reverse=True)
+        self._secrets = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._overlap = max(overlap, (len(ordered[0]) + 1) if ordered else 0)
+        self._max_line = max(max_line, 2 * self._overlap)
+        self._buffer = ""
+        self._in_key = False
+
+    @property
+    def pending(self) -> int:
+        """Characters held back, waiting for the rest of their line."""
+        return len(self._buffer)
+
+    def feed(self, chunk: str) -> str:
+        self._buffer += chunk
+        cut = self._buffer.rfind("\n") + 1
+        if cut == 0 and len(self._buffer) > self._max_line:
+            cut = self._safe_cut()
+        if cut <= 0:
+            return ""
+        text, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return self._redact(text)
+
+    def flush(self) -> str:
+        text, self._buffer = self._buffer, ""
+        return self._redact(text)
+
+    def _safe_cut(self) -> int:
+        buffer = self._buffer
+        cut = len(buffer) - self._overlap
+        spans = [m.span() for pattern, _ in _PATTERNS for m in pattern.finditer(buffer)]
+        if self._secrets:
+            spans += [m.span() for m in self._secrets.finditer(buffer)]
+        moved = True
+        while moved and cut > 0:
+            moved = False
+            for start, end in spans:
+                if start < cut < end:
+                    cut, moved = start, True
+        if cut <= 0 and len(buffer) > 16 * self._max_line:
+            cut = len(buffer) - self._overlap  # a "secret" this long is not one; memory matters more
+        return cut
+
+    def _redact(self, text: str) -> str:
+        if not self._in_key and "PRIVATE KEY-----" not in text:
+            return self._redact_line(text)  # no pattern crosses a newline, so a block is as good as its lines
+        out = []
+        for line in text.splitlines(keepends=True):
+            body = line.rstrip("\r\n")
+            ending = line[len(body):]
+            if self._in_key:
+                if _END_KEY.search(body):
+                    self._in_key = False
+                    out.append(line)
+                else:
+                    out.append(("***" if body else "") + ending)
+                continue
+            if _BEGIN_KEY.search(body) and not _END_KEY.search(body):
+                self._in_key = True
+            out.append(self._redact_line(body) + ending)
+        return "".join(out)
+
+    def _redact_line(self, text: str) -> str:
+        if self._secrets:
+            text = self._secrets.sub("***", text)
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with passwords, tokens, keys and the given literal secrets replaced by ***."""
+    redactor = Redactor(secrets)
+    return redactor.feed(text) + redactor.flush()
+
+
+# --- running --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """How a run ended. `output` is exactly what was passed to on_output, truncation marker included."""
+
+    state: str  # "succeeded" | "failed" | "timed_out" | "cancelled"
+    exit_code: int | None
+    output: str
+    truncated: bool
+    reason: str
+
+
+class _Output:
+    """Decodes, redacts, caps and batches output on its way to on_output."""
+
+    def __init__(self, on_output: Callable[[str], None], cap: int, redactor: Redactor) -> None:
+        self.on_output = on_output
+        self.cap = max(0, int(cap))
+        self.redactor = redactor
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.pending: list[str] = []
+        self.kept: list[str] = []
+        self.passed = 0  # UTF-8 bytes of text passed on
+        self.truncated = False
+        self.discarded = 0
+        self.raw_tail = b""  # the last bytes seen, kept or not, to explain an exit status
+
+    def feed(self, data: bytes) -> None:
+        self.raw_tail = (self.raw_tail[-4096:] + data[-4096:])[-4096:]
+        if self.truncated:
+            self.discarded += len(data)
+            return
+        text = self.decoder.decode(data)
+        # Redact only about as much as can still be kept: a flood of output past the cap costs nothing.
+        while text and not self.truncated:
+            piece, text = text[:self.cap - self.passed + LOOKAHEAD], text[self.cap - self.passed + LOOKAHEAD:]
+            self._take(self.redactor.feed(piece))
+        if text:
+            self.discarded += len(text.encode())
+
+    def _take(self, text: str) -> None:
+        if not text or self.truncated:
+            return
+        encoded = text.encode()
+        room = self.cap - self.passed
+        if len(encoded) > room:
+            text = encoded[:room].decode("utf-8", errors="ignore")
+            self.truncated = True
+            self.discarded += len(encoded) - len(text.encode()) + self.redactor.pending
+        if text:
+            self.pending.append(text)
+            self.kept.append(text)
+            self.passed += len(text.encode())
+
+    def flush(self) -> None:
+        if self.pending:
+            chunk = "".join(self.pending)
+            self.pending.clear()
+            self.on_output(chunk)
+
+    def finish(self) -> None:
+        if not self.truncated:
+            self._take(self.redactor.feed(self.decoder.decode(b"", final=True)) + self.redactor.flush())
+        if self.truncated:
+            marker = (f"\n[output truncated: cap of {self.cap} bytes reached; "
+                      f"{self.discarded} more bytes discarded]\n")
+            self.pending.append(marker)
+            self.kept.append(marker)
+        self.flush()
+
+    @property
+    def text(self) -> str:
+        return "".join(self.kept)
+
+
+def run(
+    script: str,
+    *,
+    language: str,
+    env: dict[str, str],
+    timeout: float,
+    output_cap: int,
+    on_output: Callable[[str], None],
+    on_heartbeat: Callable[[], None],
+    should_cancel: Callable[[], bool],
+    flush_interval: float = 0.5,
+    heartbeat_interval: float = 2.0,
+    dsn: str | None = None,
+    allowed_programs: Iterable[str],
+    target_name: str,
+    secrets: Iterable[str] = (),
+) -> ExecutionResult:
+    """Run `script` to its end, a timeout or a cancel, streaming its redacted output (see the module doc).
+
+    Raises CommandRefused before anything starts when the script or the environment cannot be allowed. A
+    program missing from this host is a "failed" result naming the host, not an exception.
+    """
+    lang = (language or "").lower()
+    if not script.strip():
+        raise CommandRefused("the script is empty.")
+    if lang in SQL_LANGUAGES and not dsn:
+        raise CommandRefused("this target has no SQL database configured.")
+    check_allowed(script, allowed_programs, lang, target_name=target_name)
+    for name in env:
+        if name in _PROTECTED_VARIABLES or name.startswith(_PROTECTED_PREFIXES):
+            raise CommandRefused(f"target '{target_name}' sets {name} in its environment; the console "
+                                 f"decides {name} itself, so that the allow-list means what it says.")
+    host = socket.gethostname()
+    missing = _missing_program(programs_in(script, lang), host)
+    if missing:
+        return ExecutionResult(state="failed", exit_code=None, output="", truncated=False, reason=missing)
+
+    secrets = [s for s in secrets if s]
+    with tempfile.TemporaryDirectory(prefix="command-run-") as home:
+        given = {name: str(value) for name, value in env.items()}
+        child_env = {"LANG": "C.UTF-8", **given, "PATH": SAFE_PATH, "HOME": home}
+        if lang in SQL_LANGUAGES:
+            assert dsn is not None
+            plain_dsn, password = split_dsn(dsn)
+            if password:
+                child_env["PGPASSWORD"] = password
+                secrets += [password, dsn]
+            child_env.setdefault("PGCONNECT_TIMEOUT", "10")
+            child_env.setdefault("PGAPPNAME", "incident-console")
+            path = os.path.join(home, "script.sql")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(script)
+            psql = shutil.which("psql", path=SAFE_PATH) or "psql"
+            argv = [psql, "--no-psqlrc", "-w", "-v", "ON_ERROR_STOP=1", "-d", plain_dsn, "-f", "-"]
+            stdin = open(path, "rb")  # noqa: SIM115 - closed below, after the child has it
+        else:
+            argv = ["/bin/bash", "--noprofile", "--norc", "-c", script]
+            stdin = subprocess.DEVNULL
+        try:
+            proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    env=child_env, cwd=home, start_new_session=True, close_fds=True)
+        finally:
+            if stdin is not subprocess.DEVNULL:
+                stdin.close()
+        sink = _Output(on_output, output_cap, Redactor(secrets))
+        state = _follow(proc, sink, timeout=timeout, on_heartbeat=on_heartbeat, should_cancel=should_cancel,
+                        flush_interval=flush_interval, heartbeat_interval=heartbeat_interval)
+    return _result(state, proc.returncode, sink, timeout=timeout, host=host)
+
+
+def _missing_program(programs: list[str], host: str) -> str | None:
+    for program in programs:
+        if program in _BASH_BUILTINS:
+            continue
+        if "/" in program:
+            found = os.path.isfile(program) and os.access(program, os.X_OK)
+        else:
+            found = shutil.which(program, path=SAFE_PATH) is not None
+        if not found:
+            return f"{program}: not found on worker host {host}"
+    return None
+
+
+def _follow(proc: subprocess.Popen, sink: _Output, *, timeout: float, on_heartbeat: Callable[[], None],
+            should_cancel: Callable[[], bool], flush_interval: float,
+            heartbeat_interval: float) -> str | None:
+    """Read the output until the child and all it started are gone; "timed_out", "cancelled" or None."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    os.set_blocking(fd, False)
+    with contextlib.suppress(OSError, AttributeError):
+        # A bigger pipe means fewer wake-ups when a command floods its output (the default is 64 KiB).
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, READ_SIZE)
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    pgid = proc.pid  # start_new_session: the child leads its own group
+    start = time.monotonic()
+    deadline = start + timeout
+    last_flush = last_beat = last_cancel = start
+    stopped: str | None = None
+    term_at: float | None = None
+    kill_at: float | None = None
+    exited_at: float | None = None
+    eof = False
+    on_heartbeat()
+    try:
+        while True:
+            now = time.monotonic()
+            running = stopped is None and exited_at is None
+            wait = min(0.1, max(0.0, last_flush + flush_interval - now),
+                       max(0.0, last_beat + heartbeat_interval - now),
+                       max(0.0, deadline - now) if running else 0.1)
+            if not eof:
+                if poller.poll(wait * 1000):
+                    try:
+                        data = os.read(fd, READ_SIZE)
+                    except BlockingIOError:
+                        data = None
+                    if data == b"":
+                        eof = True
+                    elif data:
+                        sink.feed(data)
+            else:
+                time.sleep(min(wait, 0.05))
+            now = time.monotonic()
+            if proc.poll() is not None and exited_at is None:
+                exited_at = now
+            if now - last_flush >= flush_interval:
+                sink.flush()
+                last_flush = now
+            if now - last_beat >= heartbeat_interval:
+                on_heartbeat()
+                last_beat = now
+            if stopped is None and exited_at is None:
+                if now >= deadline:
+                    stopped = "timed_out"
+                elif now - last_cancel >= CANCEL_POLL:
+                    last_cancel = now
+                    if should_cancel():
+                        stopped = "cancelled"
+            wants_stop = stopped is not None or (exited_at is not None and now - exited_at >= LEFTOVER_GRACE)
+            if wants_stop and term_at is None:
+                _signal_group(pgid, signal.SIGTERM)
+                term_at = now
+            if term_at is not None and kill_at is None and now - term_at >= KILL_GRACE:
+                _signal_group(pgid, signal.SIGKILL)
+                kill_at = now
+            if eof and exited_at is not None:
+                break
+            if kill_at is not None and now - kill_at >= 1.0 and exited_at is not None:
+                break  # something outside the group still holds the pipe: stop listening to it
+    finally:
+        if proc.poll() is None or _group_alive(pgid, proc):
+            _stop_group(pgid, proc)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+        proc.stdout.close()
+    sink.finish()
+    return stopped
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _group_alive(pgid: int, proc: subprocess.Popen) -> bool:
+    """Whether any process of the group is still alive (zombies waiting for a parent do not count)."""
+    proc.poll()
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    for p in psutil.process_iter(["status"]):
+        with contextlib.suppress(psutil.Error, OSError):
+            if p.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(p.pid) == pgid:
+                return True
+    return False
+
+
+def _stop_group(pgid: int, proc: subprocess.Popen) -> None:
+    _signal_group(pgid, signal.SIGTERM)
+    end = time.monotonic() + KILL_GRACE
+    while time.monotonic() < end:
+        if not _group_alive(pgid, proc):
+            return
+        time.sleep(0.05)
+    _signal_group(pgid, signal.SIGKILL)
+    end = time.monotonic() + 1.0
+    while time.monotonic() < end and _group_alive(pgid, proc):
+        time.sleep(0.02)
+
+
+_NOT_FOUND = re.compile(
+    r"(?m)^(?:\S+: )?(?:line \d+: )?([^\s:]+): (?:command not found|No such file or directory)"
+)
+
+
+def _result(stopped: str | None, returncode: int | None, sink: _Output, *, timeout: float,
+            host: str) -> ExecutionResult:
+    output, truncated = sink.text, sink.truncated
+    if stopped == "timed_out":
+        return ExecutionResult("timed_out", None, output, truncated,
+                               f"timed out after {timeout:g} s; every process it started was stopped")
+    if stopped == "cancelled":
+        return ExecutionResult("cancelled", None, output, truncated,
+                               "cancelled on request; every process it started was stopped")
+    code = returncode if returncode is not None and returncode >= 0 else 128 - (returncode or 0)
+    if code == 0:
+        return ExecutionResult("succeeded", 0, output, truncated, "exited with status 0")
+    if returncode is not None and returncode < 0:
+        name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else str(-returncode)
+        return ExecutionResult("failed", code, output, truncated, f"killed by {name}")
+    if code == 127:
+        tail = sink.raw_tail.decode("utf-8", errors="replace")
+        found = _NOT_FOUND.findall(tail)
+        if found:
+            reason = f"{found[-1]}: not found on worker host {host}"
+            return ExecutionResult("failed", code, output, truncated, reason)
+    return ExecutionResult("failed", code, output, truncated, f"exited with status {code}")
