@@ -48,7 +48,7 @@ LOOKAHEAD = 8192  # characters redacted past the cap, so a secret straddling it 
 # Harmless with any arguments the checks below let through, so no allow-list needs to name them.
 IMPLICITLY_ALLOWED = frozenset({
     "echo", "printf", "true", "false", ":", "test", "[", "sleep", "cd", "pwd", "set", "exit", "shift",
-    "break", "continue", "export",
+    "break", "continue", "export", "read", "wait",
 })
 _NEVER = {
     "eval": "it runs text as shell code, which cannot be checked beforehand",
@@ -72,7 +72,6 @@ _NEVER = {
     "typeset": "its attributes and arithmetic can run code hidden in variables",
     "local": "its attributes and arithmetic can run code hidden in variables",
     "readonly": "it can change how variables behave",
-    "read": "it assigns names the console cannot check (and stdin is empty anyway)",
     "mapfile": "its callback option runs code",
     "readarray": "its callback option runs code",
 }
@@ -95,6 +94,7 @@ _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SAFE_PARAMETER = re.compile(
     r"#?(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])(?:(?::?[-=?+]|##?|%%?|//?|\^\^?|,,?)[^$`(\[{]*)?"
 )
+_INPUT_REDIRECTS = frozenset({"<", "<<", "<<-", "<<<", "<>", "<&"})
 _EXPANDS_IN_HEREDOC = re.compile(r"\$\(|`|\$\[|\$\{(?![A-Za-z_][A-Za-z0-9_]*\})")
 _SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh"})
 _MAX_DEPTH = 4
@@ -214,8 +214,11 @@ class _Walker:
     def __init__(self) -> None:
         self.programs: dict[str, None] = {}
         self.text = ""  # the text being walked; word positions point into it
-        self.piped: set[int] = set()  # ids of commands whose stdin is another command's output
-        self.stdin: tuple[str, str | None] = ("none", None)  # the current command's input: kind, text
+        # Where the command being looked at reads its input: "none" (/dev/null), "text" (a here-document,
+        # whose text is in stdin_text), or "unknown" (a pipe, a file, a redirected loop or group).
+        self.inherited = "none"
+        self.stdin = "none"
+        self.stdin_text: str | None = None
         self.pasted = {"{}"}  # strings find -exec and xargs -I replace with data
 
     def parse(self, text: str, depth: int) -> None:
@@ -281,7 +284,15 @@ class _Walker:
                                      "variables.")
         if kind == "pipeline":
             members = [p for p in node.parts if p.kind not in ("pipe", "reservedword")]
-            self.piped.update(id(p) for p in members[1:])
+            for index, member in enumerate(members):
+                self.visit_reading(member, depth, "unknown" if index else self.inherited)
+            return
+        redirects = getattr(node, "redirects", None) or []
+        if kind == "compound" and any(r.type in _INPUT_REDIRECTS for r in redirects):
+            for redirect in node.redirects:
+                self.visit(redirect, depth)
+            self.visit_reading(_Bare(node), depth, "unknown")
+            return
         if kind == "for":
             names = [p for p in node.parts if p.kind == "word"]
             if names:
@@ -290,16 +301,23 @@ class _Walker:
                       *(getattr(node, "redirects", None) or [])]:
             self.visit(child, depth)
 
+    def visit_reading(self, node, depth: int, stdin: str) -> None:
+        outer, self.inherited = self.inherited, stdin
+        try:
+            self.visit(node, depth)
+        finally:
+            self.inherited = outer
+
     def command(self, node, depth: int) -> None:
         words = []
-        self.stdin = ("pipe", None) if id(node) in self.piped else ("none", None)
+        stdin, stdin_text = ("unknown" if self.inherited != "none" else "none"), None
         for part in node.parts:
             if part.kind == "redirect" and part.type in ("<<", "<<-"):
-                self.stdin = ("text", part.heredoc.value.rsplit("\n", 1)[0])
+                stdin, stdin_text = "text", part.heredoc.value.rsplit("\n", 1)[0]
             elif part.kind == "redirect" and part.type == "<<<":
-                self.stdin = ("text", getattr(part.output, "word", ""))
-            elif part.kind == "redirect" and part.type == "<":
-                self.stdin = ("file", None)
+                stdin, stdin_text = "text", getattr(part.output, "word", "")
+            elif part.kind == "redirect" and part.type in _INPUT_REDIRECTS:
+                stdin, stdin_text = "unknown", None
         for part in node.parts:
             if part.kind == "assignment":
                 _check_variable(part.word.split("=", 1)[0].rstrip("+"), "an assignment")
@@ -310,6 +328,8 @@ class _Walker:
                 self.word(part, depth)
                 words.append(part)
         if words:
+            # Set only now: walking the words above may have looked at commands inside $( ).
+            self.stdin, self.stdin_text = stdin, stdin_text
             self.argv(words, depth)
 
     def word(self, node, depth: int) -> None:
@@ -360,7 +380,7 @@ class _Walker:
             else:
                 # watch joins its words with spaces and hands them to "sh -c": read them the same way, and
                 # refuse anything expanded first, which would arrive as code.
-                self.parse(" ".join(_unexpanded(base, w) for w in inner), depth + 1)
+                self.parse_reading(" ".join(_unexpanded(base, w) for w in inner), depth + 1)
         elif base in _SHELLS:
             self.shell(base, args, depth)
         elif base == "find":
@@ -396,7 +416,15 @@ class _Walker:
             if any(pasted in code for pasted in self.pasted):
                 raise CommandRefused(f"{base} -c would have file names or input lines pasted into its code; "
                                      f"pass them as arguments (\"$1\") instead.")
-            self.parse(code, depth + 1)
+            self.parse_reading(code, depth + 1)
+
+    def parse_reading(self, text: str, depth: int) -> None:
+        """Parse a shell string run by a command, whose input the string's commands inherit."""
+        outer, self.inherited = self.inherited, self.stdin
+        try:
+            self.parse(text, depth)
+        finally:
+            self.inherited = outer
 
     def psql(self, args: list) -> None:
         """psql runs meta-commands (\\! runs a shell): check the SQL it is given, refuse SQL it cannot see."""
@@ -431,12 +459,11 @@ class _Walker:
                 raise CommandRefused("psql -o |… sends output to a program, which is not allowed.")
             i += 1
         if not sql:
-            kind, text = self.stdin
-            if kind in ("pipe", "file"):
+            if self.stdin == "unknown":
                 raise CommandRefused("psql reading SQL from a file or another program cannot be checked for "
                                      "meta-commands like \\!; use psql -c or a here-document.")
-            if text:
-                sql.append(text)
+            if self.stdin == "text" and self.stdin_text:
+                sql.append(self.stdin_text)
         for text in sql:
             _check_sql(text, empty_ok=True)
 
@@ -447,6 +474,17 @@ class _Walker:
                 end = next((j for j in range(i + 1, len(args)) if args[j].word in (";", "+")), len(args))
                 if end > i + 1:
                     self.argv(args[i + 1:end], depth)
+
+
+class _Bare:
+    """A compound command without its redirects, so visiting it does not loop back to them."""
+
+    kind = "compound"
+
+    def __init__(self, node) -> None:
+        self.list = node.list
+        self.parts: list = []
+        self.redirects: list = []
 
 
 def _unsupported(message: str) -> str:
@@ -578,6 +616,25 @@ def _check_builtin_arguments(base: str, args: list[str]) -> None:
         raise CommandRefused("printf -v is not allowed: it assigns to a name the console cannot check.")
     if base in ("test", "[") and any(a in ("-v", "-R") for a in args):
         raise CommandRefused(f"{base} -v is not allowed: it evaluates array subscripts, which can run code.")
+    if base == "wait" and any(a.startswith("-") and "p" in a for a in args):
+        raise CommandRefused("wait -p is not allowed: it assigns to a name the console cannot check.")
+    if base == "read":
+        i = 0
+        while i < len(args) and args[i].startswith("-") and args[i] != "--":
+            letters = args[i][1:]
+            for j, letter in enumerate(letters):
+                if letter in "adinNptu":
+                    value = letters[j + 1:] or (args[i + 1] if i + 1 < len(args) else "")
+                    if letter == "a":
+                        _check_variable(value, "read -a")
+                    i += 0 if letters[j + 1:] else 1
+                    break
+                if letter not in "ers":
+                    raise CommandRefused(f"read -{letter} is not allowed.")
+            i += 1
+        for name in args[i:]:
+            if name != "--":
+                _check_variable(name, "read")
     if base == "export":
         for arg in args:
             if arg == "-p":

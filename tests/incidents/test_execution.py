@@ -53,6 +53,7 @@ from runbooks.commandtext import ParameterError, render_script
         ("psql <<'SQL'\nSELECT 1;\nSQL", ["psql"]),
         ("cat <<EOF\nhello ${USER}\nEOF", ["cat"]),
         ("kubectl get pods  # $(rm -rf /) is only a comment", ["kubectl"]),
+        ("kubectl get pods -o name | while read -r pod; do kubectl describe $pod; done", ["kubectl", "read"]),
     ],
 )
 def test_it_finds_every_program_a_script_runs(script, programs):
@@ -88,6 +89,9 @@ def test_it_finds_every_program_a_script_runs(script, programs):
         ("psql -c '\\! rm -rf /'", "meta-command '\\!'"),
         ("echo 'SELECT 1' | psql", "psql reading SQL"),
         ("psql -f /tmp/x.sql", "psql -f"),
+        ("echo '\\! id' | { psql; }", "psql reading SQL"),
+        ("bash -c psql < commands.sql", "psql reading SQL"),
+        ("read PATH <<< /tmp/evil", "setting PATH"),
         ("xargs -I{} sh -c 'kubectl delete {}'", "pasted into its code"),
         ("case $x in a) ls;; esac", "case statement"),
         ("echo 'unterminated", "could not read"),
