@@ -6,8 +6,11 @@ No Django here: the Celery task reads the execution target and passes everything
   grammar as bash), through pipelines, lists, subshells, ``$( )``, backticks, ``<( )``, and the wrappers that
   run another program (sudo, env, timeout, nice, nohup, stdbuf, ionice, xargs, watch, command, builtin,
   ``bash -c``, ``find -exec``). What cannot be checked is refused rather than guessed at: eval, source,
-  exec, functions, ``$'…'`` quoting, arithmetic, run-time program names, assignments to PATH and friends.
-  Programs that run commands somewhere else (ssh, ``kubectl exec``) are trusted with what they run.
+  exec, functions, ``$'…'`` quoting, arithmetic, run-time program names, assignments to PATH and friends,
+  psql meta-commands that run programs (``\\!``), and psql reading SQL it was not shown. A few builtins
+  (IMPLICITLY_ALLOWED: echo, printf, test, sleep, cd, set, export, read, wait, …) need no listing, with
+  their assigning options checked. An allowed program that can start others by itself (ssh, ``kubectl
+  exec``, awk's system(), git) is trusted with what it starts: allow only what you would trust with a shell.
 * `run`: bash (``--noprofile --norc -c``, no ``-e`` and no pipefail, so a script behaves exactly as the
   person who wrote it saw it behave at a prompt) or psql, in a new session and process group, stdin from
   /dev/null (psql: the script file), a scrubbed environment, output streamed through `Redactor` and capped;

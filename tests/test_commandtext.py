@@ -304,3 +304,15 @@ def test_sql_scanner_finds_meta_commands_outside_strings():
     scan = scan_sql("SELECT '\\! not a command';\n\\! rm -rf /\n\\x\nSELECT 1;")
     assert [name for _, name in scan.meta_commands] == ["!", "x"]
     assert "rm" not in scan.code
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("ab <>${}'\"`()|;&#\\\n-=*/x")), max_size=60),
+       language=st.sampled_from(["bash", "sql", "text"]))
+def test_any_text_is_judged_and_rendered_without_crashing(text, language):
+    assert isinstance(is_destructive(text, language), bool)
+    names = find_parameters(text)
+    try:
+        render_script(text, dict.fromkeys(names, "v1"), language)
+    except ParameterError as exc:
+        assert exc.name in names  # only the $$-body refusal can get here, and it names the parameter
