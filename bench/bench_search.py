@@ -122,15 +122,15 @@ def search_inputs(rng: random.Random, facts: list[dict]) -> list[tuple[str, dict
         kind = rng.random()
         fact = rng.choice(facts)
         if kind < 0.3:
-            out.append((rng.choice(COMPONENTS), {}))
+            out.append(("one word", rng.choice(COMPONENTS), {}))
         elif kind < 0.55:
-            out.append((f"{fact['component']} {fact['label'].split()[0]}", {}))
+            out.append(("two words", f"{fact['component']} {fact['label'].split()[0]}", {}))
         elif kind < 0.7:
-            out.append((f'"{fact["label"]}" -{rng.choice(COMPONENTS)}', {}))
+            out.append(("phrase -word", f'"{fact["label"]}" -{rng.choice(COMPONENTS)}', {}))
         elif kind < 0.85:
-            out.append((f"{rng.choice(VERBS)} {rng.choice(OBJECTS)}", {"service": fact["service"]}))
+            out.append(("words + service", f"{rng.choice(VERBS)} {rng.choice(OBJECTS)}", {"service": fact["service"]}))
         else:
-            out.append(("", {"alert": fact["alert"]}))
+            out.append(("alert filter", "", {"alert": fact["alert"]}))
     return out
 
 
@@ -140,18 +140,19 @@ def match_inputs(rng: random.Random, facts: list[dict]) -> list[tuple[str, dict,
         kind = rng.random()
         fact = rng.choice(facts)
         if kind < 0.3:
-            out.append((fact["alert"], {}, fact["pk"]))
+            out.append(("alert name", fact["alert"], {}, fact["pk"]))
         elif kind < 0.4:
-            out.append((fact["alert"].lower(), {}, fact["pk"]))
+            out.append(("alert name, lower case", fact["alert"].lower(), {}, fact["pk"]))
         elif kind < 0.65 and fact["patterns"]:
             when = f"2026-01-10T12:00:0{rng.randint(0, 9)}Z"
             line = f"{when} web-{rng.randint(1, 9)} ERROR {fact['patterns'][0]} (retry 3)"
-            out.append((line, {}, fact["pk"]))
+            out.append(("log line", line, {}, fact["pk"]))
         elif kind < 0.8:
-            out.append(("", {"alertname": fact["alert"], "service": fact["service"]}, fact["pk"]))
+            out.append(("alertname + service labels", "", {"alertname": fact["alert"], "service": fact["service"]},
+                        fact["pk"]))
         else:
             words = [fact["component"], *fact["label"].split(), rng.choice(OBJECTS), rng.choice(NOISE)]
-            out.append((" ".join(words), {}, None))
+            out.append(("free text", " ".join(words), {}, None))
     return out
 
 
@@ -176,7 +177,7 @@ def main() -> None:
         from django.db import connection
 
         from runbooks.matching import match_runbooks
-        from runbooks.search import search_runbooks
+        from runbooks.search import SearchPaginator, search_runbooks
 
         started = time.perf_counter()
         facts = make_data(rng)
@@ -186,9 +187,9 @@ def main() -> None:
         matches = match_inputs(rng, facts)
 
         def run_search(q, filters):
-            queryset = search_runbooks(q, **filters)
-            queryset.count()  # the list page: a count and the first page
-            list(queryset[:25])
+            # What the list page does: a (capped) count and the first page.
+            page = SearchPaginator(search_runbooks(q, **filters), 25).get_page(1)
+            list(page.object_list)
 
         hits = {"ok": 0, "all": 0}
 
@@ -198,23 +199,29 @@ def main() -> None:
                 hits["all"] += 1
                 hits["ok"] += bool(found) and found[0].runbook.pk == expected
 
-        for q, filters in searches[:20]:  # warm the connection and the caches
+        for _kind, q, filters in searches[:20]:  # warm the connection and the caches
             run_search(q, filters)
-        for q, labels, _expected in matches[:20]:
+        for _kind, q, labels, _expected in matches[:20]:
             run_match(q, labels, None)
 
-        rows = [
-            ("search_runbooks (count + page)", timed(lambda q=q, f=f: run_search(q, f) for q, f in searches)),
-            ("match_runbooks (limit 5)", timed(lambda q=q, la=la, e=e: run_match(q, la, e) for q, la, e in matches)),
-        ]
+        search_samples = [(kind, timed([lambda q=q, f=f: run_search(q, f)])[0]) for kind, q, f in searches]
+        match_samples = [(kind, timed([lambda q=q, la=la, e=e: run_match(q, la, e)])[0])
+                         for kind, q, la, e in matches]
         connection.close()
 
     print(f"\n{RUNBOOKS} runbooks, {QUERIES} queries each, PostgreSQL, in-process (ORM + database)")
-    print(f"{'call':34} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  target p95 < {TARGET_MS:.0f} ms")
-    for name, samples in rows:
-        p50, p95, p99 = percentiles(samples)
+    print(f"{'call':42} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  target p95 < {TARGET_MS:.0f} ms")
+    for name, samples in (("search_runbooks (capped count + page)", search_samples),
+                          ("match_runbooks (limit 5)", match_samples)):
+        p50, p95, p99 = percentiles([ms for _, ms in samples])
         verdict = "met" if p95 < TARGET_MS else "NOT met"
-        print(f"{name:34} {p50:8.1f} {p95:8.1f} {p99:8.1f}  {verdict}")
+        print(f"{name:42} {len(samples):4} {p50:8.1f} {p95:8.1f} {p99:8.1f}  {verdict}")
+        # Each kind of query on its own: a single common word (the pathological case) shows here honestly.
+        for kind in dict.fromkeys(k for k, _ in samples):
+            ms = [m for k, m in samples if k == kind]
+            if len(ms) >= 2:
+                p50, p95, p99 = percentiles(ms)
+                print(f"  {kind:40} {len(ms):4} {p50:8.1f} {p95:8.1f} {p99:8.1f}")
     print(f"match_runbooks ranked the expected runbook first in {hits['ok']}/{hits['all']} queries that have one")
 
 

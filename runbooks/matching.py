@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import BooleanField, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Expression
 
 from runbooks.models import Runbook
-from runbooks.search import SEARCH_CONFIG, is_postgres, search_vector
+from runbooks.search import SEARCH_CONFIG, is_postgres, search_vector, title_vector
 
 MAX_TEXT = 20_000  # a pasted log is cut here: enough for any error message
 MAX_TOKENS = 40
 TEXT_CANDIDATES = 40
+TEXT_SCAN = 300  # free-text candidates are ranked among at most this many rows that share a word with the text
+TITLE_SCAN = 300  # and among at most this many whose title does
 SCAN_LIMIT = 300
 
 SCORE_ALERT_EXACT = 100.0
@@ -95,62 +97,86 @@ def _variants(names: list[str]) -> list[str]:
     return list(out)[:200]
 
 
-def _candidate_ids(base: QuerySet, query: str, text_norm: str, labels: dict[str, str],
-                   names: list[str], query_words: list[str]) -> set[int]:
-    ids: set[int] = set()
-    postgres = is_postgres()
-    service = (labels.get("service") or "").strip()
+class PatternHit(Expression):
+    """True when one of the row's error patterns is inside the pasted text, case- and whitespace-insensitively.
 
+    The GIN index on the patterns' words (migration 0002) narrows the rows first: a pattern inside the text shares
+    its words with it. Only those rows have their patterns tested, with cheap string functions. Written against
+    whatever alias the query gives the table, so it works inside a subquery.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, text_words: str, text_norm: str):
+        super().__init__()
+        self.text_words, self.text_norm = text_words, text_norm
+
+    def as_sql(self, compiler, connection):
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        column = f"{table}.{connection.ops.quote_name('error_patterns')}"
+        pattern = "lower(replace(replace(translate(btrim(p.v), E'\\t\\r\\n', '   '), '   ', ' '), '  ', ' '))"
+        sql = (
+            f"(jsonb_to_tsvector('simple'::regconfig, {column}, '[\"string\"]') @@ to_tsquery('simple'::regconfig, %s) "
+            f"AND jsonb_typeof({column}) = 'array' AND EXISTS ("
+            f"SELECT 1 FROM jsonb_array_elements_text({column}) AS p(v) "
+            f"WHERE length(btrim(p.v)) >= 3 AND strpos(%s, {pattern}) > 0))"
+        )
+        return sql, [self.text_words, self.text_norm]
+
+
+def _ranked(base: QuerySet, condition: Q, rank, *, scan: int, keep: int) -> QuerySet:
+    """The `keep` best by `rank` among the first `scan` rows meeting `condition`: bounded however common a word is."""
+    scanned = base.filter(condition).order_by().values("pk")[:scan]
+    # The outer query only ranks those rows: `base`'s conditions are already met, testing them again costs.
+    return Runbook.objects.filter(pk__in=scanned).annotate(rank=rank).order_by("-rank", "pk").values("pk")[:keep]
+
+
+def _postgres_candidates(base: QuerySet, text_norm: str, service: str, names: list[str],
+                         query_words: list[str]) -> QuerySet:
+    """Every source of candidates as one UNION of bounded subqueries, each read through its own index."""
+    parts = []
     if names:
-        if postgres:
-            ids.update(base.filter(alerts__has_any_keys=_variants(names)).values_list("pk", flat=True)[:SCAN_LIMIT])
-        else:
-            like = Q()
-            for name in names[:10]:
-                like |= Q(search_text__icontains=name)
-            ids.update(base.filter(like).values_list("pk", flat=True)[:SCAN_LIMIT])
-
+        parts.append(base.filter(alerts__has_any_keys=_variants(names)).order_by().values("pk")[:SCAN_LIMIT])
     if text_norm and len(text_norm) >= 3:
-        if postgres:
-            # Error patterns contained in the pasted text, case- and whitespace-insensitively. The GIN index on the
-            # patterns' words narrows the rows first (a pattern inside the text shares its words with it); only
-            # those rows have their patterns tested, with cheap string functions.
-            text_words = " | ".join(list(dict.fromkeys(_TOKEN.findall(text_norm)))[:200]) or "x"
-            pattern = (
-                "lower(replace(replace(translate(btrim(p.v), E'\\t\\r\\n', '   '), '   ', ' '), '  ', ' '))"
-            )
-            sql = (
-                "jsonb_to_tsvector('simple'::regconfig, runbooks_runbook.error_patterns, '[\"string\"]') "
-                "@@ to_tsquery('simple'::regconfig, %s) AND "
-                "jsonb_typeof(runbooks_runbook.error_patterns) = 'array' AND EXISTS ("
-                "SELECT 1 FROM jsonb_array_elements_text(runbooks_runbook.error_patterns) AS p(v) "
-                f"WHERE length(btrim(p.v)) >= 3 AND strpos(%s, {pattern}) > 0)"
-            )
-            hit = RawSQL(sql, [text_words, text_norm], output_field=BooleanField())
-            ids.update(base.alias(hit=hit).filter(hit=True).values_list("pk", flat=True)[:SCAN_LIMIT])
-        else:
-            for pk, patterns in base.exclude(error_patterns=[]).values_list("pk", "error_patterns").iterator():
-                if isinstance(patterns, list) and any(_pattern_in(p, text_norm) for p in patterns):
-                    ids.add(pk)
+        text_words = " | ".join(list(dict.fromkeys(_TOKEN.findall(text_norm)))[:200]) or "x"
+        hit = PatternHit(text_words, text_norm)
+        parts.append(base.alias(hit=hit).filter(hit=True).order_by().values("pk")[:SCAN_LIMIT])
+    if service:
+        parts.append(base.filter(service__name__iexact=service).order_by().values("pk")[:TEXT_CANDIDATES])
+    if query_words:
+        tsquery = SearchQuery(" | ".join(query_words[:MAX_TOKENS]), search_type="raw", config=SEARCH_CONFIG)
+        # Runbooks whose title shares the most words with the text, and those whose text does, each ranked
+        # among a bounded number of rows: a common word would otherwise have most of the library ranked.
+        in_title = base.alias(title_search=title_vector()).filter(title_search=tsquery)
+        parts.append(_ranked(in_title, Q(), SearchRank(title_vector(), tsquery), scan=TITLE_SCAN,
+                             keep=TEXT_CANDIDATES))
+        anywhere = base.alias(search=search_vector()).filter(search=tsquery)
+        parts.append(_ranked(anywhere, Q(), SearchRank(search_vector(), tsquery), scan=TEXT_SCAN,
+                             keep=TEXT_CANDIDATES))
+    if not parts:
+        return Runbook.objects.none()
+    return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
 
+
+def _sqlite_candidate_ids(base: QuerySet, text_norm: str, service: str, names: list[str],
+                          query_words: list[str]) -> set[int]:
+    ids: set[int] = set()
+    if names:
+        like = Q()
+        for name in names[:10]:
+            like |= Q(search_text__icontains=name)
+        ids.update(base.filter(like).values_list("pk", flat=True)[:SCAN_LIMIT])
+    if text_norm and len(text_norm) >= 3:
+        for pk, patterns in base.exclude(error_patterns=[]).values_list("pk", "error_patterns").iterator():
+            if isinstance(patterns, list) and any(_pattern_in(p, text_norm) for p in patterns):
+                ids.add(pk)
     if service:
         ids.update(base.filter(service__name__iexact=service).values_list("pk", flat=True)[:TEXT_CANDIDATES])
-
     if query_words:
-        if postgres:
-            tsquery = SearchQuery(" | ".join(query_words[:MAX_TOKENS]), search_type="raw", config=SEARCH_CONFIG)
-            ranked = (
-                base.alias(search=search_vector()).filter(search=tsquery)
-                .annotate(rank=SearchRank(search_vector(), tsquery))
-                .order_by("-rank", "pk")
-                .values_list("pk", flat=True)[:TEXT_CANDIDATES]
-            )
-            ids.update(ranked)
-        else:
-            like = Q()
-            for word in query_words[:8]:
-                like |= Q(search_text__icontains=word)
-            ids.update(base.filter(like).values_list("pk", flat=True)[:TEXT_CANDIDATES * 3])
+        like = Q()
+        for word in query_words[:8]:
+            like |= Q(search_text__icontains=word)
+        ids.update(base.filter(like).values_list("pk", flat=True)[:TEXT_CANDIDATES * 3])
     return ids
 
 
@@ -159,27 +185,60 @@ def _pattern_in(pattern: str, text_norm: str) -> bool:
     return len(wanted) >= 3 and wanted in text_norm
 
 
-def _score(runbook: Runbook, *, names: list[str], labels: dict[str, str], text_norm: str,
-           query_words: list[str]) -> Match:
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def _word_set(text: str) -> set[str]:
+    """Every lower-case token of a text (CamelCase split): enough to test the query's words against."""
+    out: set[str] = set()
+    for token in _WORD.findall(text or ""):
+        if token.islower() or token.isupper() or token.isdigit() or token[1:].islower():
+            out.add(token.lower())
+        else:  # CamelCase: the regex is costly, so only on the tokens that need it
+            out.update(_TOKEN.findall(split_camel(token).lower()))
+    return out
+
+
+@dataclass
+class _Wanted:
+    """What the query asks for, worked out once per call instead of once per candidate."""
+
+    names: list[tuple[str, str, str, bool]]  # (name, lower, alert key, whole query is this name)
+    labels: dict[str, str]
+    text_norm: str
+    query_words: list[str]
+
+    @classmethod
+    def of(cls, names: list[str], labels: dict[str, str], text_norm: str, query_words: list[str]) -> _Wanted:
+        whole = {labels.get("alertname", "").strip(), text_norm and text_norm.strip()}
+        return cls(
+            names=[(n, n.lower(), alert_key(n), n in whole or n.lower() in whole) for n in names],
+            labels=labels, text_norm=text_norm, query_words=query_words,
+        )
+
+
+def _score(runbook: Runbook, wanted: _Wanted) -> Match:
     score = 0.0
     reasons: list[str] = []
+    labels, text_norm, query_words = wanted.labels, wanted.text_norm, wanted.query_words
     alerts = [str(a) for a in (runbook.alerts or []) if a]
 
     best_alert = 0.0
     best_name = ""
-    whole = {labels.get("alertname", "").strip(), text_norm and text_norm.strip()}
     for alert in alerts:
-        for name in names:
+        alert_lower, key = alert.lower(), None
+        for name, name_lower, name_key, is_whole in wanted.names:
             if name == alert:
                 value = SCORE_ALERT_EXACT
-            elif name.lower() == alert.lower():
+            elif name_lower == alert_lower:
                 value = SCORE_ALERT_CASE
-            elif alert_key(name) and alert_key(name) == alert_key(alert):
-                value = SCORE_ALERT_WORDS
             else:
-                continue
+                key = alert_key(alert) if key is None else key
+                if not (name_key and name_key == key):
+                    continue
+                value = SCORE_ALERT_WORDS
             # A name found inside a longer pasted text is a little weaker than the whole query being the name.
-            if name not in whole and name.lower() not in whole:
+            if not is_whole:
                 value = min(value, SCORE_ALERT_IN_TEXT)
             if value > best_alert:
                 best_alert, best_name = value, alert
@@ -204,8 +263,9 @@ def _score(runbook: Runbook, *, names: list[str], labels: dict[str, str], text_n
         reasons.append(f"service {service}")
 
     if query_words:
-        title_words = set(words(f"{runbook.title} {runbook.key or ''}"))
-        body_words = set(words(runbook.search_text))
+        # query_words are already long enough, not stop words and not numbers: plain token sets suffice.
+        title_words = _word_set(f"{runbook.title} {runbook.key or ''}")
+        body_words = _word_set(runbook.search_text)
         in_title = [w for w in query_words if w in title_words]
         in_body = [w for w in query_words if w in body_words and w not in title_words]
         if in_title or in_body:
@@ -236,15 +296,19 @@ def match_runbooks(query: str, *, labels: dict[str, str] | None = None, limit: i
     if not (names or text_norm or labels):
         return []
 
-    ids = _candidate_ids(base, query, text_norm, labels, names, query_words)
-    if not ids:
-        return []
+    service = (labels.get("service") or "").strip()
+    if is_postgres():  # one query: the candidates' union is a subquery of the load
+        ids = _postgres_candidates(base, text_norm, service, names, query_words)
+    else:
+        ids = _sqlite_candidate_ids(base, text_norm, service, names, query_words)
+        if not ids:
+            return []
     candidates = Runbook.objects.filter(pk__in=ids).select_related("service").only(
         "pk", "title", "key", "slug", "alerts", "error_patterns", "severity_text", "summary", "search_text",
         "version", "updated_at", "service__name",
     )
-    matches = [_score(r, names=names, labels=labels, text_norm=text_norm, query_words=query_words)
-               for r in candidates]
+    wanted = _Wanted.of(names, labels, text_norm, query_words)
+    matches = [_score(r, wanted) for r in candidates]
     matches = [m for m in matches if m.score > 0]
     matches.sort(key=lambda m: (-m.score, m.runbook.title.lower(), m.runbook.pk))
     return matches[:limit]

@@ -1,20 +1,31 @@
 """Runbook search: PostgreSQL full-text search with ranking, a plain LIKE search on SQLite.
 
 On PostgreSQL, migration 0002 keeps a stored generated column `search_vector` =
-to_tsvector('english', COALESCE(search_text, '')) with a GIN index; queries use the same config.
+to_tsvector('english', COALESCE(search_text, '')) with a GIN index; migration 0003 indexes the title's own
+tsvector (`title_vector()`). Queries use the same config, so both indexes serve them.
+
+A common word can match most of the library, and ranking reads every row it ranks. So only a bounded set of
+candidates is ranked: every runbook whose title matches (up to RESULT_CAP, through the title index) plus the
+first RESULT_CAP + 1 runbooks whose text matches. Title matches come first, then the rest by rank. When more
+than RESULT_CAP runbooks match, the list says "1,000+" (SearchPaginator) and the person narrows the query;
+the body-only matches past the cap are then ranked among an arbitrary RESULT_CAP of them, not all.
 """
 
 from __future__ import annotations
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+from functools import cached_property
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
+from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.db.models.expressions import Expression
+from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import Expression, ExpressionWrapper
 
 from runbooks.models import Runbook
 
 SEARCH_CONFIG = "english"
 MAX_QUERY_LENGTH = 200
+RESULT_CAP = 1000  # past this many matches the list says "1,000+" and ranks a bounded candidate set
 
 
 class StoredSearchVector(Expression):
@@ -30,6 +41,11 @@ class StoredSearchVector(Expression):
 def search_vector() -> StoredSearchVector:
     """The stored, GIN-indexed tsvector column (PostgreSQL only; not in the model because SQLite lacks it)."""
     return StoredSearchVector()
+
+
+def title_vector() -> SearchVector:
+    """to_tsvector('english', COALESCE(title, '')): the expression migration 0003 indexes with GIN."""
+    return SearchVector("title", config=SEARCH_CONFIG)
 
 
 def is_postgres() -> bool:
@@ -51,10 +67,30 @@ def filter_alert(queryset: QuerySet, alert: str) -> QuerySet:
     return queryset.filter(pk__in=ids)
 
 
+def _postgres_search(queryset: QuerySet, q: str) -> QuerySet:
+    query = SearchQuery(q, search_type="websearch", config=SEARCH_CONFIG)
+    matches = queryset.alias(search=search_vector()).filter(search=query)
+    # Two bounded sets of ids, each read through its GIN index: runbooks whose title matches, and the first
+    # RESULT_CAP + 1 that match at all (one more than the cap, so the count can tell "more than the cap").
+    in_title = matches.alias(title_search=title_vector()).filter(title_search=query).order_by().values("pk")
+    anywhere = matches.order_by().values("pk")
+    candidates = in_title[:RESULT_CAP].union(anywhere[:RESULT_CAP + 1])
+    # Membership in the (hashed, once-run) title set: re-parsing every candidate's title costs more than ranking.
+    title_hit = ExpressionWrapper(Q(pk__in=in_title[:RESULT_CAP]), output_field=BooleanField())
+    return (
+        Runbook.objects.select_related("service")
+        .filter(pk__in=candidates)
+        .annotate(title_hit=title_hit, rank=SearchRank(search_vector(), query))
+        .order_by("-title_hit", "-rank", "title", "pk")
+    )
+
+
 def search_runbooks(q: str, *, service: str | None = None, alert: str | None = None) -> QuerySet:
     """Runbooks matching a websearch-style query ("disk full" -nginx), best first, optionally by service and alert.
 
-    An empty query lists everything by title. On PostgreSQL the results carry `rank`.
+    An empty query lists everything by title. Runbooks whose title matches come first. On PostgreSQL the
+    results carry `rank` and only a bounded candidate set is ranked (see the module's docstring): count them
+    with SearchPaginator, which stops counting past RESULT_CAP.
     """
     q = clean_query(q)
     queryset = Runbook.objects.select_related("service")
@@ -65,13 +101,7 @@ def search_runbooks(q: str, *, service: str | None = None, alert: str | None = N
     if not q:
         return queryset.order_by("title", "pk")
     if is_postgres():
-        query = SearchQuery(q, search_type="websearch", config=SEARCH_CONFIG)
-        return (
-            queryset.alias(search=search_vector())
-            .filter(search=query)
-            .annotate(rank=SearchRank(search_vector(), query))
-            .order_by("-rank", "title", "pk")
-        )
+        return _postgres_search(queryset, q)
     words = [w for w in q.replace('"', " ").split() if w and not w.startswith("-") and w.lower() != "or"]
     condition = Q()
     in_title = Q()
@@ -81,3 +111,32 @@ def search_runbooks(q: str, *, service: str | None = None, alert: str | None = N
     # Without ranking, runbooks whose title has every word come first.
     title_first = Case(When(in_title, then=Value(0)), default=Value(1), output_field=IntegerField())
     return queryset.filter(condition).alias(title_first=title_first).order_by("title_first", "title", "pk")
+
+
+class SearchPaginator(Paginator):
+    """Pages of search results that count at most RESULT_CAP + 1 rows: past the cap the page says "1,000+".
+
+    Counting every match of a common word costs as much as ranking them all; nobody pages past the cap.
+    """
+
+    def __init__(self, object_list, per_page, *, cap: int | None = None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = RESULT_CAP if cap is None else cap
+
+    @cached_property
+    def _counted(self) -> int:
+        return self.object_list.order_by()[:self.cap + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._counted, self.cap)
+
+    @property
+    def capped(self) -> bool:
+        """True when more runbooks match than the pages show."""
+        return self._counted > self.cap
+
+    @property
+    def count_label(self) -> str:
+        """"1,000+" past the cap, else the exact count, with thousands separators."""
+        return f"{self.count:,}+" if self.capped else f"{self.count:,}"

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, Prefetch
 from django.http import Http404
@@ -27,7 +26,7 @@ from .models import (
     SeverityLevel,
     Step,
 )
-from .search import clean_query, search_runbooks
+from .search import SearchPaginator, clean_query, search_runbooks
 
 PAGE_SIZE = 25
 MAX_ALERT_OPTIONS = 500
@@ -61,7 +60,7 @@ def runbook_list(request):
     problems = []
     if service and service not in services:
         problems.append(f"No service is called “{service}”; showing nothing for it.")
-    page = Paginator(search_runbooks(q, service=service or None, alert=alert or None), PAGE_SIZE) \
+    page = SearchPaginator(search_runbooks(q, service=service or None, alert=alert or None), PAGE_SIZE) \
         .get_page(request.GET.get("page"))
     runbooks = list(page.object_list)
     counts = dict(
