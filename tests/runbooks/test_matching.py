@@ -107,6 +107,18 @@ def test_matching_runs_a_bounded_number_of_queries(library, django_assert_max_nu
     assert matches[0].runbook == library["latency"]
 
 
+def test_postgres_matching_is_one_query_and_a_common_word_does_not_crowd_out_the_best(
+        library, postgres, django_assert_max_num_queries, monkeypatch):
+    import runbooks.matching
+
+    for n in range(20):
+        make_runbook(f"Filler {n}", steps=[("other", "payment payment payment retries", [])])
+    monkeypatch.setattr(runbooks.matching, "TEXT_SCAN", 5)  # rank only 5 of the 21 rows that share a word
+    with django_assert_max_num_queries(1):
+        matches = match_runbooks("payment provider p99 latency")
+    assert matches[0].runbook == library["payments"]  # found through its title
+
+
 def test_alert_key_ignores_case_and_separators():
     assert alert_key("Checkout Latency-High") == alert_key("checkout_latency_high") == "checkoutlatencyhigh"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from runbooks.search import search_runbooks
 from tests.factories import make_runbook, make_service
@@ -83,3 +84,49 @@ def test_postgres_can_use_the_gin_indexes(library, postgres):
             cursor.execute("RESET enable_indexscan")
     assert "runbook_search_vector_gin" in text_plan, text_plan
     assert "runbook_alerts_gin" in alert_plan, alert_plan
+
+
+# --- bounded ranking and the capped count -----------------------------------------------------------
+
+
+def test_a_title_match_comes_before_runbooks_that_only_mention_the_word(db):
+    make_runbook("Restart the workers", steps=[("mitigation", "Drain the queue, then the queue again", [])])
+    make_runbook("Queue backlog growing", steps=[("triage", "Check the consumers", [])])
+    assert titles(search_runbooks("queue"))[0] == "Queue backlog growing"
+
+
+@pytest.mark.parametrize("cap, expected", [(3, "3+ runbooks match"), (10, "5 runbooks match")])
+def test_the_list_counts_up_to_a_cap_and_says_so(client, viewer, db, monkeypatch, cap, expected):
+    import runbooks.search
+
+    for n in range(5):
+        make_runbook(f"Disk check {n}")
+    monkeypatch.setattr(runbooks.search, "RESULT_CAP", cap)
+    client.force_login(viewer)
+    html = client.get(reverse("runbooks:list"), {"q": "disk"}).content.decode()
+    assert expected in html
+    assert ("add words to narrow the search" in html) == (cap < 5)
+    assert html.count("Disk check") == min(cap, 5)  # the pages hold as many as the count says
+
+
+def test_the_paginator_never_pages_past_the_cap(db):
+    from runbooks.search import SearchPaginator
+
+    for n in range(7):
+        make_runbook(f"Disk check {n}")
+    paginator = SearchPaginator(search_runbooks("disk"), 2, cap=5)
+    assert (paginator.count, paginator.capped, paginator.count_label, paginator.num_pages) == (5, True, "5+", 3)
+    exact = SearchPaginator(search_runbooks("disk"), 2, cap=50)
+    assert (exact.count, exact.capped, exact.count_label) == (7, False, "7")
+
+
+def test_postgres_ranks_a_bounded_candidate_set_yet_finds_the_title_match(db, postgres, monkeypatch):
+    import runbooks.search
+
+    for n in range(12):
+        make_runbook(f"Filler {n}", steps=[("other", "look at the disk, the disk and the disk", [])])
+    make_runbook("Disk full on a node")
+    monkeypatch.setattr(runbooks.search, "RESULT_CAP", 4)
+    results = list(search_runbooks("disk"))
+    assert results[0].title == "Disk full on a node"  # found through the title index, beyond the first 5 rows
+    assert len(results) <= 4 + 1 + 1
