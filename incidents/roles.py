@@ -10,14 +10,24 @@ _RESPONDER = [("incidents", "add_incident"), ("incidents", "respond_incident"), 
 _COMMANDER = [("incidents", "command_incident"), ("incidents", "approve_command")]
 
 
-def ensure_roles(apps) -> None:
-    """Create or update the groups; safe to run again."""
+def ensure_roles(apps, *, migrating: bool = True) -> None:
+    """Create or update the groups; safe to run again.
+
+    `apps` is the migration state's registry inside a migration, or the real one (migrating=False), e.g.
+    in tests after a transactional test flushed every table.
+    """
     from django.contrib.auth.management import create_permissions
+    from django.contrib.contenttypes.management import create_contenttypes
 
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
+        if migrating:
+            # Migration-state app configs have no models module; create_permissions skips those.
+            app_config.models_module = True
+            create_permissions(app_config, verbosity=0, apps=apps)
+            app_config.models_module = None
+        else:
+            create_contenttypes(app_config, verbosity=0)
+            create_permissions(app_config, verbosity=0)
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

@@ -45,11 +45,23 @@ def _fast_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def restore_roles() -> None:
+    """Put back the role groups a transactional test's flush removed (as their data migration made them)."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from incidents.roles import ROLE_NAMES, ensure_roles
+
+    if Group.objects.filter(name__in=ROLE_NAMES).count() != len(ROLE_NAMES):
+        ensure_roles(apps, migrating=False)
+
+
 def make_user(username: str, role: str | None, **extra):
     from django.contrib.auth.models import Group, User
 
     user = User.objects.create_user(username=username, password="pw", email=f"{username}@example.com", **extra)
     if role:
+        restore_roles()
         user.groups.add(Group.objects.get(name=role))
     return user
 

@@ -20,43 +20,6 @@ request: "POST /api/v2/orders HTTP/1.1", upstream: "http://10.4.1.22:8080/api/v2
 """
 
 
-@pytest.fixture(autouse=True)
-def _plain_http(settings):
-    settings.SECURE_SSL_REDIRECT = False
-
-
-@pytest.fixture(autouse=True)
-def _roles_present(transactional_db):
-    """Put back the roles a previous transactional test flushed.
-
-    Once Playwright's event loop runs in this thread, Django hands out a fresh connection object without the
-    serialized copy of the database, so `serialized_rollback` cannot restore the migration-made groups.
-    """
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-    from django.contrib.contenttypes.management import create_contenttypes
-
-    from incidents import roles
-
-    if Group.objects.filter(name__in=roles.ROLE_NAMES).count() == len(roles.ROLE_NAMES):
-        return
-    for config in apps.get_app_configs():
-        create_contenttypes(config, verbosity=0)
-        create_permissions(config, verbosity=0)
-    ours = Permission.objects.filter(content_type__app_label__in=roles._APPS)
-
-    def pick(pairs):
-        return [ours.get(content_type__app_label=app, codename=codename) for app, codename in pairs]
-
-    viewer = list(ours.filter(codename__startswith="view_"))
-    responder = viewer + pick(roles._RESPONDER)
-    commander = responder + pick(roles._COMMANDER)
-    for name, perms in ((roles.VIEWER, viewer), (roles.RESPONDER, responder), (roles.COMMANDER, commander),
-                        (roles.ADMIN, list(ours))):
-        Group.objects.get_or_create(name=name)[0].permissions.set(perms)
-
-
 @pytest.fixture
 def shots(tmp_path) -> Path:
     path = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)

@@ -10,51 +10,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from django.db.models.signals import post_migrate
 
-from tests.conftest import need
+from tests.conftest import need, restore_roles
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 WORKER_QUEUES = "default,notifications,commands"
 
 
-@pytest.fixture(autouse=True)
-def _plain_http(settings):
-    # Settings default to HTTPS redirects when DEBUG is off; the test client speaks plain HTTP.
-    settings.SECURE_SSL_REDIRECT = False
-
-
-def restore_roles() -> None:
-    """Transactional tests flush every table, the role groups included: put them back (as their migration does)."""
-    import copy
-
-    from django.apps import apps
-
-    from incidents.roles import ensure_roles
-
-    class _Apps:  # ensure_roles expects migration-state apps; give it copies so the real registry is untouched
-        def get_app_configs(self):
-            return [copy.copy(config) for config in apps.get_app_configs()]
-
-        def __getattr__(self, name):
-            return getattr(apps, name)
-
-    ensure_roles(_Apps())
-
-
 @pytest.fixture
 def roles(transactional_db):
     restore_roles()
-
-
-def _roles_after_flush(sender, **kwargs) -> None:
-    if sender.label == "incidents":
-        restore_roles()
-
-
-# A transactional test ends with a flush, which emits post_migrate: put the role groups back then, so the
-# tests that come after (whoever wrote them) still find Viewer/Responder/Commander/Admin.
-post_migrate.connect(_roles_after_flush, dispatch_uid="tests-incidents-restore-roles")
 
 
 def database_url_for_workers() -> str:
