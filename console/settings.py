@@ -156,6 +156,18 @@ CACHES = {
     )
 }
 
+# Sessions: with a shared cache (CACHE_URL), read through the cache and written to the database too
+# ("cached_db"): every authenticated request then costs no session query, and a logout or an expired session
+# still ends everywhere, because the cache is shared. Without a shared cache each process would keep its own
+# copy (a logged-out session could live on in another worker), so sessions stay in the database only.
+# Tests keep the database store by default, so their query counts do not depend on the cache.
+SESSION_STORE = env_str("SESSION_STORE", "cached_db" if _CACHE_URL and not TESTING else "db")
+if SESSION_STORE not in {"cached_db", "db"}:
+    raise ImproperlyConfigured(f"SESSION_STORE={SESSION_STORE!r} must be cached_db or db")
+if SESSION_STORE == "cached_db" and not _CACHE_URL:
+    raise ImproperlyConfigured("SESSION_STORE=cached_db needs CACHE_URL (a cache every process shares)")
+SESSION_ENGINE = f"django.contrib.sessions.backends.{SESSION_STORE}"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -34,11 +34,13 @@ from .models import (
     ROLES,
     ChecklistItem,
     EventKind,
+    EventSource,
     Incident,
     IncidentError,
     Status,
     TimelineEvent,
 )
+from .templatetags.incident_tags import hms, iso
 
 TIMELINE_LIMIT = 200
 RUNNABLE = ("bash", "sh", "shell", "sql")
@@ -268,18 +270,33 @@ def _int(value, default=None):
         return default
 
 
+PEOPLE = ("commander", "communications_lead", "scribe", "acknowledged_by", "declared_by")
+
+
 def _incident(pk: int) -> Incident:
-    return get_object_or_404(
-        Incident.objects.select_related("severity", "service", "commander", "communications_lead", "scribe",
-                                        "acknowledged_by", "declared_by"),
-        pk=pk,
-    )
+    """The incident with its severity and service, and the people in its roles from one more query.
+
+    Joining auth_user five times made PostgreSQL spend ~3 ms planning a one-row query; two short queries cost less.
+    """
+    incident = get_object_or_404(Incident.objects.select_related("severity", "service"), pk=pk)
+    ids = {getattr(incident, f"{role}_id") for role in PEOPLE} - {None}
+    users = get_user_model().objects.in_bulk(ids) if ids else {}
+    for role in PEOPLE:
+        setattr(incident, role, users.get(getattr(incident, f"{role}_id")))
+    return incident
 
 
 def _checklist_groups(incident: Incident) -> list[dict]:
     """Items grouped by attached runbook, then by consecutive phase, in the runbook's order."""
+    # Only the fields shown: the pinned version's snapshot (the whole runbook as JSON) would be decoded per item.
     items = ChecklistItem.objects.filter(incident=incident).select_related(
         "incident_runbook__runbook", "incident_runbook__version", "changed_by"
+    ).only(
+        "id", "incident_id", "incident_runbook_id", "order", "phase", "heading", "text", "commands", "state",
+        "skip_reason", "changed_at", "changed_by_id", "changed_by__username", "changed_by__first_name",
+        "changed_by__last_name", "incident_runbook__attached_at", "incident_runbook__runbook_id",
+        "incident_runbook__version_id", "incident_runbook__runbook__title", "incident_runbook__runbook__slug",
+        "incident_runbook__version__number",
     ).order_by("incident_runbook__attached_at", "incident_runbook_id", "order")
     groups: list[dict] = []
     for item in items:
@@ -296,22 +313,29 @@ def _checklist_groups(incident: Incident) -> list[dict]:
 
 
 def _timeline(incident: Incident, *, kind: str = "", after: int | None = None, before: int | None = None):
-    # Only what the page shows: 200 rows of whole users and JSON payloads cost more than the query itself.
-    events = incident.timeline.select_related("actor").only(
-        "id", "incident_id", "kind", "source", "message", "at", "actor_id",
-        "actor__username", "actor__first_name", "actor__last_name",
-    )
+    """The latest events as plain dicts (what the event partial shows, worked out once per row).
+
+    Rows are read as tuples and the template reads dict keys: 200 model instances with their actors, and the
+    template engine's attribute lookups on them, cost several times the query itself.
+    """
+    events = incident.timeline.all()
     if kind:
         events = events.filter(kind=kind)
     if after is not None:
         events = events.filter(pk__gt=after)
     if before is not None:
         events = events.filter(pk__lt=before)
-    rows = list(events.order_by("-at", "-pk")[: TIMELINE_LIMIT + 1])
-    labels = dict(EventKind.choices)
-    for event in rows:
-        event.kind_label = labels.get(event.kind, event.kind)
-    return rows[:TIMELINE_LIMIT], len(rows) > TIMELINE_LIMIT
+    rows = list(events.order_by("-at", "-pk").values_list(
+        "id", "kind", "source", "message", "at", "actor__username", "actor__first_name", "actor__last_name",
+    )[: TIMELINE_LIMIT + 1])
+    kinds, sources = dict(EventKind.choices), dict(EventSource.choices)
+    shown = []
+    for pk, kind_, source, message, at, username, first, last in rows[:TIMELINE_LIMIT]:
+        who = (f"{first} {last}".strip() or username) if username is not None else (
+            sources.get(source, source) if source != EventSource.WEB else "")
+        shown.append({"pk": pk, "kind": kind_, "kind_label": kinds.get(kind_, kind_), "iso": iso(at), "hms": hms(at),
+                      "who": who, "message": message})
+    return shown, len(rows) > TIMELINE_LIMIT
 
 
 def _page_context(request, incident: Incident, *, after: int | None = None) -> dict[str, Any]:
@@ -320,13 +344,13 @@ def _page_context(request, incident: Incident, *, after: int | None = None) -> d
         kind = ""
     before = _int(request.GET.get("before"))
     events, more = _timeline(incident, kind=kind, after=after, before=None if after is not None else before)
-    last_id = max((e.pk for e in events), default=after or 0)
+    last_id = max((e["pk"] for e in events), default=after or 0)
     groups = _checklist_groups(incident)
     done = sum(g["done"] for g in groups)
     total = sum(g["total"] for g in groups)
     return {
         "incident": incident, "groups": groups, "items_done": done, "items_total": total,
-        "events": events, "more_events": more, "earliest_id": events[-1].pk if events else None,
+        "events": events, "more_events": more, "earliest_id": events[-1]["pk"] if events else None,
         "last_event_id": last_id, "kind": kind, "kinds": EventKind.choices, "runnable": RUNNABLE,
         "roles": [(key, label, getattr(incident, key)) for key, label in ROLES.items()],
         "statuses": [(s, Status(s).label) for s in incident.allowed_transitions],
