@@ -100,8 +100,14 @@ def main() -> None:
                 extra = min(300.0, 1.5 * (10_000 - served) / poll_rps + 1)  # rps under a long run drifts down
                 served += load(server, poll, cookie=cookie, name="memory", seconds=extra).rps * extra
             rss_after = server.worker_rss()
+            # Still the same answers after the load (a 302 to the login page would count as a success in wrk).
+            for path, expected in (("/", 200), (f"/incidents/{pk}/", 200), (poll, 204)):
+                status, _, _ = server.request("GET", path, headers={"Cookie": cookie})
+                if status != expected:
+                    raise SystemExit(f"after the load, {path}: HTTP {status}, expected {expected}")
     print_table(rows, title=f"incidents: {OPEN} open, {CLOSED:,} closed, {EVENTS:,} events "
                             "(gunicorn, 2 sync workers, 8 connections)")
+    print(f"machine: {os.cpu_count()} CPUs, load average {', '.join(f'{n:.2f}' for n in os.getloadavg())}")
     base = next(r for r in rows if r.name == "trivial").rps
     targets = {"unchanged poll": 0.70, "dashboard": 0.30, "incident page": 0.30}
     for row in rows[1:]:

@@ -79,12 +79,16 @@ def dashboard_fingerprint() -> str:
     return hashlib.blake2s(repr(row).encode(), digest_size=8).hexdigest()
 
 
+# Long text and JSON the board never shows: not read (summaries can be pages long).
+UNSHOWN = ("summary", "severity__aliases", "severity__examples", "severity__description")
+
+
 def _dashboard_context() -> dict[str, Any]:
     fingerprint = dashboard_fingerprint()
     incidents = list(_with_progress(
-        Incident.objects.open().select_related("severity", "service", "commander").by_urgency()
+        Incident.objects.open().select_related("severity", "service", "commander").defer(*UNSHOWN).by_urgency()
     ))
-    resolved = Incident.objects.recently_resolved().select_related("severity", "service") \
+    resolved = Incident.objects.recently_resolved().select_related("severity", "service").defer(*UNSHOWN) \
         .order_by("-resolved_at")[:20]
     return {"incidents": incidents, "resolved": resolved, "fingerprint": fingerprint}
 
