@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from runbooks.importer.inline import CodeSpan, code_spans, collapse
 from runbooks.importer.types import ImportedCommand
@@ -48,13 +49,14 @@ _POWERSHELL = re.compile(r"^(?:[A-Z][a-z]+-[A-Z][A-Za-z]+|\$env:|\$[A-Za-z_]+\s*
 _PATH = re.compile(r"^(?:\./|\.\./|~/|/)[\w.@/-]+$")
 _SCRIPT = re.compile(r"\.(?:sh|py|ps1|rb|pl|bash)$")
 _SHELLISH = re.compile(r"(?:^|\s)(?:-{1,2}[A-Za-z]|[|><]|&&)|[=/]")
-_PROMPT = re.compile(r"^\$\s+")
 _YAML_LINE = re.compile(r"^\s*(?:-\s+)?[\w.\"'/-]+:(?:\s|$)|^\s*-\s+\S|^\s*#")
 _PYTHON = re.compile(r"^(?:import\s+\w|from\s+[\w.]+\s+import\b|def\s+\w+\(|class\s+\w+|print\(|@\w)")
 
 
 def _first_word(text: str) -> str:
-    words = _PROMPT.sub("", text.strip()).split(None, 1)
+    words = text.split(None, 2)
+    if words and words[0] == "$":  # a shell prompt written in front of the command
+        words = words[1:]
     return words[0] if words else ""
 
 
@@ -153,15 +155,32 @@ _EMPTY_PARENS = re.compile(r"\(\s*\)")
 
 def split_commands(text: str) -> Split:
     """Separate an instruction from the commands written in it, inline or after a colon."""
-    spans = [s for s in code_spans(text) if looks_like_command(s.content, after_colon=_after_colon(text, s))]
-    if spans:
-        return _cut_spans(text, spans)
+    words, commands = _split_commands(text)
+    return Split(words, [ImportedCommand(language, command) for language, command in commands])
+
+
+# Both classifying a section and reading its steps split the same texts: remember the last few thousand.
+@lru_cache(maxsize=16384)
+def _split_commands(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    split = _split_uncached(text)
+    return split.text, tuple((c.language, c.text) for c in split.commands)
+
+
+def _split_uncached(text: str) -> Split:
+    if "`" in text:
+        spans = [s for s in code_spans(text) if _is_command_span(text, s)]
+        if spans:
+            return _cut_spans(text, spans)
     head, sep, tail = text.partition(": ")
     if sep and head.strip() and prose_command(tail):
         return Split(collapse(head), [_inline_command(tail)])
-    if prose_command(text) and len(text.split()) >= 2 and "\n" not in text.strip():
+    if "\n" not in text.strip() and prose_command(text) and len(text.split()) >= 2:
         return Split("", [_inline_command(text)])
     return Split(collapse(text), [])
+
+
+def _is_command_span(text: str, span: CodeSpan) -> bool:
+    return looks_like_command(span.content, after_colon=_after_colon(text, span))
 
 
 def _after_colon(text: str, span: CodeSpan) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _TICKS = re.compile(r"`+")
 _BOLD_LABEL = re.compile(r"^(\*\*)([^*\n]{1,80}?)\*\*[ \t]*(?::|-|–|—)?[ \t]*")
@@ -18,7 +19,7 @@ _LINK = re.compile(r"!?\[([^\]\n]{0,500})\]\([^)\n]{0,2000}\)")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>\n]{0,500}>")
 _EMPHASIS = re.compile(r"(\*\*|__|~~)")
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_SPACES = re.compile(r"\s+")
+_MARKUP = re.compile(r"[\[<*_~`\\]")
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,14 @@ def code_spans(text: str) -> list[CodeSpan]:
 
 
 def collapse(text: str) -> str:
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
+@lru_cache(maxsize=16384)
 def plain(text: str) -> str:
     """Inline Markdown to plain words: links keep their label, emphasis, backticks and tags go."""
+    if not _MARKUP.search(text):  # most words carry no markup: skip the five substitutions
+        return collapse(text)
     text = _LINK.sub(r"\1", text)
     text = _HTML_TAG.sub("", text)
     text = _EMPHASIS.sub("", text)
@@ -99,6 +103,7 @@ class Label:
     bold: bool
 
 
+@lru_cache(maxsize=16384)
 def split_label(line: str, *, plain_labels: bool = True) -> Label | None:
     """'**Symptoms**: users see 502s' -> Label('Symptoms', 'users see 502s'); also 'Error Pattern: ...'."""
     line = line.strip()

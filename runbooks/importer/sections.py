@@ -17,6 +17,8 @@ from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 MAX_FRONT_MATTER = 64 * 1024
+CHUNK = 256 * 1024  # documents bigger than this are parsed a piece at a time (see _prepare)
+MAX_TABLE_ROWS = 5000
 MAX_HTML_DEPTH = 3
 
 _CHECKBOX = re.compile(r"^\[([ xX])\][ \t]+")
@@ -38,26 +40,26 @@ def _markdown() -> MarkdownIt:
 _MD = _markdown()
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Block:
     line: int  # 1-based line of the document where the block starts
     claimed: bool = False  # set by the recogniser that turned this block into something
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Paragraph(Block):
     text: str  # the inline Markdown source, lines joined with "\n"
     quoted: bool = False  # written inside a block quote: a note, not an instruction
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Code(Block):
     text: str
     language: str | None = None  # the fence's info word; None for indented code and bare fences
     fenced: bool = True
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class ListItem(Block):
     blocks: list[Block] = field(default_factory=list)
     checkbox: bool = False  # written as "[ ]" or "[x]"
@@ -70,24 +72,24 @@ class ListItem(Block):
         return first.text if isinstance(first, Paragraph) else ""
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class ListBlock(Block):
     ordered: bool
     items: list[ListItem] = field(default_factory=list)
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Table(Block):
     header: list[str]
     rows: list[list[str]]
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Html(Block):
     text: str
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Section:
     level: int  # 0 for the document itself, 1-6 for headings
     title: str  # the heading's inline Markdown source
@@ -139,6 +141,7 @@ class _Builder:
         self.tree = tree
         self.warned: set[str] = set()
         self.text, self.starts = tree.text, tree.line_starts  # what the tokens being read were parsed from
+        self.closing: dict[int, int] = {}
 
     def warn(self, message: str) -> None:
         if message not in self.warned:
@@ -182,15 +185,15 @@ class _Builder:
                 out.append(self._code(tok, line))
                 i += 1
             elif kind in ("bullet_list_open", "ordered_list_open"):
-                close = _closing(tokens, i)
+                close = self.closing[i]
                 out.append(self._list(tokens, i, close, offset, depth, quoted))
                 i = close + 1
             elif kind == "blockquote_open":
-                close = _closing(tokens, i)
+                close = self.closing[i]
                 out.extend(self.blocks(tokens, i + 1, close, offset, depth, quoted=True))
                 i = close + 1
             elif kind == "table_open":
-                close = _closing(tokens, i)
+                close = self.closing[i]
                 out.append(_table(tokens, i, close, line))
                 i = close + 1
             elif kind == "html_block":
@@ -222,7 +225,7 @@ class _Builder:
             if tokens[i].type != "list_item_open":
                 i += 1
                 continue
-            close = _closing(tokens, i)
+            close = self.closing[i]
             item_line = (tokens[i].map[0] if tokens[i].map else 0) + offset + 1
             item = ListItem(line=item_line, blocks=self.blocks(tokens, i + 1, close, offset, depth, quoted))
             first = item.blocks[0] if item.blocks else None
@@ -248,13 +251,13 @@ class _Builder:
         inner = _WRAPPER_TAG.sub("\n", inner)
         if not inner.strip() or depth >= MAX_HTML_DEPTH or "<" in inner and inner.strip().startswith("<"):
             return []
-        saved = self.text, self.starts
-        self.text, self.starts = inner, _line_starts(inner)
+        saved = self.text, self.starts, self.closing
+        tokens = _MD.parse(inner)
+        self.text, self.starts, self.closing = inner, _line_starts(inner), _closings(tokens)
         try:
-            tokens = _MD.parse(inner)
             return self.blocks(tokens, 0, len(tokens), line - 1, depth + 1, quoted)
         finally:
-            self.text, self.starts = saved
+            self.text, self.starts, self.closing = saved
 
     def _fence_closed(self, tok: Token) -> bool:
         last = tok.map[1] - 1  # 0-based index of the fence's last line
@@ -265,15 +268,18 @@ class _Builder:
         return len(closing) >= len(tok.markup) and set(closing) == {tok.markup[0]}
 
 
-def _closing(tokens: list[Token], start: int) -> int:
-    """Index of the token closing tokens[start] (same nesting level)."""
-    opening = tokens[start]
-    wanted = opening.type.replace("_open", "_close")
-    for j in range(start + 1, len(tokens)):
-        tok = tokens[j]
-        if tok.type == wanted and tok.level == opening.level:
-            return j
-    return len(tokens) - 1
+def _closings(tokens: list[Token]) -> dict[int, int]:
+    """For each opening token's index, the index of the token closing it: one pass, not one per opening."""
+    closing: dict[int, int] = {}
+    stack: list[int] = []
+    for n, tok in enumerate(tokens):
+        if tok.nesting == 1:
+            stack.append(n)
+        elif tok.nesting == -1 and stack:
+            closing[stack.pop()] = n
+    for n in stack:  # never closed (should not happen): close at the end
+        closing[n] = len(tokens) - 1
+    return closing
 
 
 def _table(tokens: list[Token], start: int, stop: int, line: int) -> Table:
@@ -299,6 +305,10 @@ def _table(tokens: list[Token], start: int, stop: int, line: int) -> Table:
     return Table(header=header, rows=rows, line=line)
 
 
+def _offset(starts: list[int], line: int) -> int | None:
+    return starts[line] if line < len(starts) else None
+
+
 def _line_starts(text: str) -> list[int]:
     starts = [0]
     find = text.find
@@ -313,14 +323,111 @@ def build_tree(text: str) -> Tree:
     """Parse Markdown text into a Tree of Sections; front matter is read as YAML into `front_matter`."""
     root = Section(level=0, title="", line=1)
     tree = Tree(root=root, text=text, line_starts=_line_starts(text))
-    tokens = _MD.parse(text)
     builder = _Builder(tree)
-    if tokens and tokens[0].type == "front_matter":
-        tree.front_matter = _front_matter(tokens[0].content, builder)
-    builder.blocks(tokens, 0, len(tokens), 0, 0, sections=[root])
-    del tokens
+    sections = [root]
+    readable, cuts, notes = _prepare(text, tree.line_starts)
+    for note in notes:
+        builder.warn(note)
+    # same lines as the text, but not the same offsets where a wrapper line was rewritten
+    starts = tree.line_starts if readable is text else _line_starts(readable)
+    bounds = [0, *cuts, len(starts)]
+    for first_line, end_line in zip(bounds, bounds[1:], strict=False):
+        chunk = readable if len(bounds) == 2 else readable[starts[first_line] : _offset(starts, end_line)]
+        tokens = _MD.parse(chunk)
+        builder.text, builder.starts, builder.closing = chunk, _line_starts(chunk), _closings(tokens)
+        if first_line == 0 and tokens and tokens[0].type == "front_matter":
+            tree.front_matter = _front_matter(tokens[0].content, builder)
+        builder.blocks(tokens, 0, len(tokens), first_line, 0, sections=sections)
+        del tokens  # one chunk's tokens at a time: they are most of the memory a big document needs
     _close_sections(root, len(tree.line_starts) + 1)
     return tree
+
+
+_WRAPPER_LINE = re.compile(r" {0,3}(?:</?\s*(?:details|div|section|article|center|p)\b[^<>]*>[ \t]*)+", re.I)
+_SUMMARY_LINE = re.compile(
+    r" {0,3}(?:<details\b[^<>]*>[ \t]*)?<summary\b[^<>]*>([^<>]*)</summary>[ \t]*"
+    r"(?:</?details\b[^<>]*>[ \t]*)?",
+    re.I,
+)
+
+
+def _prepare(text: str, starts: list[int]) -> tuple[str, list[int], list[str]]:
+    """One pass over the lines: the text markdown-it reads, and where a big document may be cut.
+
+    Lines that only open or close an HTML wrapper (<details>, <summary>...</summary>, <div>) become a blank
+    line or a bold line, so what they wrap is read as Markdown even without blank lines around it, and
+    without a second parse per block. Line numbers do not change.
+
+    A big document is cut before '#' headings outside fences: such a line always begins a new
+    block in CommonMark, so parsing the pieces one by one gives the same tree while keeping only one
+    piece's tokens in memory. (An HTML comment or <pre> spanning such a line is the one case read
+    differently; it only matters in documents bigger than CHUNK.)
+
+    A table longer than MAX_TABLE_ROWS is cut short: one table is one block, and a block is parsed whole."""
+    pieces: list[str] = []
+    notes: list[str] = []
+    last_row, rows, dropped = -2, 0, 0
+    cuts: list[int] = []
+    done = 0  # text[:done] is in pieces already
+    fence = ""
+    chunk_start = 0
+    big = len(text) > CHUNK
+    count = len(starts)
+    for n in range(count):
+        start = starts[n]
+        first = text[start : start + 1]
+        if not fence and first not in " `~<#|":
+            # a headingless big document is cut at a paragraph that follows a blank line (not a list item,
+            # not indented): that also always begins a new block
+            blank_before = n and start - starts[n - 1] == 1
+            if (
+                big
+                and start - chunk_start >= CHUNK
+                and blank_before
+                and (first.isalpha() or first == "*" == text[start + 1 : start + 2])
+            ):
+                cuts.append(n)
+                chunk_start = start
+            continue  # most lines: nothing to look at
+        end = starts[n + 1] - 1 if n + 1 < count else len(text)
+        line = text[start:end]
+        if fence:
+            stripped = line.strip()
+            if stripped.startswith(fence) and not stripped.strip(fence[0]):
+                fence = ""
+            continue
+        bare = line.lstrip(" ")
+        if bare[:3] in ("```", "~~~") and len(line) - len(bare) <= 3:
+            fence = bare[: len(bare) - len(bare.lstrip(bare[0]))]
+        elif first == "<" or bare[:1] == "<":
+            summary = _SUMMARY_LINE.fullmatch(line)
+            if summary or _WRAPPER_LINE.fullmatch(line):
+                words = " ".join(summary.group(1).split()) if summary else ""
+                pieces.append(text[done:start])
+                pieces.append(f"**{words}**" if words else "")
+                done = end
+                if big and start - chunk_start >= CHUNK:  # what the wrapper holds starts a new block
+                    cuts.append(n)
+                    chunk_start = start
+        elif first == "#" and big and start - chunk_start >= CHUNK:
+            cuts.append(n)
+            chunk_start = start
+        elif first == "|":
+            rows = rows + 1 if n == last_row + 1 else 1
+            last_row = n
+            if rows > MAX_TABLE_ROWS:
+                pieces.append(text[done:start])
+                done = end
+                dropped += 1
+                if rows == MAX_TABLE_ROWS + 1:
+                    notes.append(
+                        f"a table on line {n - rows + 2} has more than {MAX_TABLE_ROWS} rows; "
+                        "only the first were read"
+                    )
+    if not pieces:
+        return text, cuts, notes
+    pieces.append(text[done:])
+    return "".join(pieces), cuts, notes
 
 
 def _front_matter(content: str, builder: _Builder) -> dict:

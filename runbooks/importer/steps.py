@@ -9,7 +9,9 @@ fields instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 
 from runbooks.importer.commands import block_command, looks_like_command, split_commands
 from runbooks.importer.inline import code_spans, collapse, plain, split_label, strip_symbols, whole_bold
@@ -156,7 +158,9 @@ class StepWriter:
                 continue
             if isinstance(block, Paragraph):
                 nxt = blocks[i] if i < len(blocks) and not blocks[i].claimed else None
-                heading, phase, took = self.paragraph(block, nxt, blocks[i:], heading, phase, mode)
+                # islice, not blocks[i:]: a copy per paragraph would make long sections quadratic
+                after = islice(blocks, i, None)
+                heading, phase, took = self.paragraph(block, nxt, after, heading, phase, mode)
                 i += took
             elif isinstance(block, Code):
                 command = block_command(block.text, block.language)
@@ -172,7 +176,7 @@ class StepWriter:
         self,
         para: Paragraph,
         nxt: Block | None,
-        after: list[Block],
+        after: Iterable[Block],
         heading: str | None,
         phase: str | None,
         mode: str,
@@ -224,7 +228,7 @@ class StepWriter:
         text: str,
         para: Paragraph,
         nxt: Block | None,
-        after: list[Block],
+        after: Iterable[Block],
         heading: str | None,
         phase: str | None,
         mode: str,

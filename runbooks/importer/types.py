@@ -21,13 +21,13 @@ PHASES = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class ImportedCommand:
     language: str
     text: str
 
 
-@dataclass
+@dataclass(slots=True)
 class ImportedStep:
     phase: str = "other"
     heading: str | None = None
@@ -36,7 +36,7 @@ class ImportedStep:
     commands: list[ImportedCommand] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class ImportedRunbook:
     title: str
     key: str | None = None
@@ -49,7 +49,7 @@ class ImportedRunbook:
     body_markdown: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class ImportedSeverity:
     name: str
     rank: int
@@ -58,7 +58,7 @@ class ImportedSeverity:
     examples: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class ImportedContact:
     name: str | None = None
     role: str | None = None
@@ -69,7 +69,7 @@ class ImportedContact:
     via: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class ImportedEscalation:
     severity: str | None = None
     notify: list[str] = field(default_factory=list)
@@ -77,7 +77,7 @@ class ImportedEscalation:
     action: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class ImportedDocument:
     source: str
     title: str = ""

@@ -7,6 +7,7 @@ post-incident, not a checklist of checks). These are general incident-response w
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from runbooks.importer.inline import plain, strip_symbols
 
@@ -76,18 +77,21 @@ _NUMBERING = re.compile(
 _STEP_NUMBER = re.compile(r"^step\s*\d+[a-z]?\s*[:.)-]\s*", re.IGNORECASE)
 
 
+@lru_cache(maxsize=8192)
 def clean_heading(title: str) -> str:
     """Plain words of a heading: markup, emoji and a trailing colon gone, '(0-5 min)' kept."""
     text = strip_symbols(plain(title))
     return text.rstrip(":").strip()
 
 
+@lru_cache(maxsize=8192)
 def drop_numbering(text: str) -> str:
     """'1. Disk full' -> 'Disk full'; 'Step 2: Check logs' -> 'Check logs'."""
     text = _STEP_NUMBER.sub("", text)
     return _NUMBERING.sub("", text, count=1).strip() or text
 
 
+@lru_cache(maxsize=8192)
 def phase_of(words: str | None) -> str | None:
     """The phase a heading or label names, or None when it names none."""
     if not words:
@@ -101,6 +105,7 @@ def phase_of(words: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def is_phase_heading(words: str) -> bool:
     """Does the heading name a part of a runbook (Detection, Mitigation, Meaning, Alert...), not a problem?"""
     text = drop_numbering(clean_heading(words))
@@ -128,6 +133,7 @@ _SEVERITY_CELL = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
 def severity_cell(text: str) -> tuple[str, str | None] | None:
     """'**P0 (Critical)**' -> ('P0', 'Critical'); '🔴 Critical' -> ('Critical', None); prose -> None."""
     words = strip_symbols(plain(text))

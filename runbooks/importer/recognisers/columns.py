@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from runbooks.importer.inline import plain, strip_symbols
 from runbooks.importer.vocabulary import severity_cell
@@ -53,6 +54,11 @@ def cell_words(cell: str) -> str:
 
 def column_roles(header: list[str]) -> dict[str, int]:
     """The first column of each role, e.g. {'severity': 0, 'response': 2}."""
+    return dict(_column_roles(tuple(header)))
+
+
+@lru_cache(maxsize=1024)
+def _column_roles(header: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
     roles: dict[str, int] = {}
     for n, cell in enumerate(header):
         words = cell_words(cell)
@@ -60,7 +66,7 @@ def column_roles(header: list[str]) -> dict[str, int]:
             if pattern.search(words) and role not in roles:
                 roles[role] = n
                 break
-    return roles
+    return tuple(roles.items())
 
 
 def severity_column(header: list[str], rows: list[list[str]]) -> int | None:

@@ -27,6 +27,7 @@ _CONTACT_HEADING = re.compile(
     r"contact|on[- ]?call|people|who to (?:call|page|ask)|owners?|channels?|team directory|phone|roster",
     re.IGNORECASE,
 )
+_MAYBE_ID = re.compile(r"[@#]|\d{3}")
 _LEFTOVER = re.compile(r"\([^)]*\)|[`*_]|\s+[-–—|]\s+|[,;:]")
 
 
@@ -79,8 +80,11 @@ class ContactsList:
         if not isinstance(block, ListBlock) or not block.items:
             return False
         texts = [item.text for item in block.items]
-        with_ids = sum(1 for t in texts if identifiers(t))
         headed = bool(_CONTACT_HEADING.search(plain(section.title)))
+        maybe = sum(1 for t in texts if _MAYBE_ID.search(t))
+        if not maybe or (not headed and maybe * 10 < len(texts) * 6):
+            return False  # no item could hold an email, phone, handle or channel: not worth a closer look
+        with_ids = sum(1 for t in texts if identifiers(t))
         labelled = sum(1 for t in texts if split_label(t) is not None)
         if any(item.checkbox for item in block.items) or any(len(t) > 300 for t in texts):
             return False
