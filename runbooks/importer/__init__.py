@@ -16,6 +16,7 @@ from runbooks.importer.inline import plain, strip_symbols
 from runbooks.importer.recognisers import BLOCK_RECOGNISERS, RUNBOOK_RECOGNISERS, Found
 from runbooks.importer.recognisers.front_matter import front_matter_title
 from runbooks.importer.sections import Tree, build_tree
+from runbooks.importer.steps import MAX_STEP_TEXT
 from runbooks.importer.text import UnreadableDocument, decode
 from runbooks.importer.types import (
     ImportedCommand,
@@ -42,12 +43,14 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MAX_TITLE = 200
+LONG_LINE = 10_000
 _UNSAFE_LINK = re.compile(
     r"\]\(\s*<?\s*(?:javascript|vbscript|data)\s*:|<\s*(?:javascript|vbscript)\s*:"
     r"|href\s*=\s*[\"']?\s*(?:javascript|vbscript)\s*:",
     re.IGNORECASE,
 )
 _SCRIPT = re.compile(r"<\s*script\b", re.IGNORECASE)
+_EVENT_HANDLER = re.compile(r"<[A-Za-z][^<>\n]{0,500}?\s(on[a-z]{3,20})\s*=", re.IGNORECASE)
 
 
 def parse_document(data: bytes, source: str) -> ImportedDocument:
@@ -97,6 +100,7 @@ def _parse(text: str, doc: ImportedDocument) -> None:
     doc.escalation = found.escalation
     doc.warnings.extend(tree.warnings)
     doc.warnings.extend(_safety_warnings(text, tree.warnings))
+    doc.warnings.extend(_long_line_warnings(tree))
     doc.warnings.extend(found.warnings)
     if not (doc.runbooks or doc.severity_levels or doc.contacts or doc.escalation):
         doc.warnings.append("no runbooks found: no section has steps, commands or a checklist to import")
@@ -121,6 +125,20 @@ def _first_line(text: str) -> str:
     return ""
 
 
+def _long_line_warnings(tree: Tree) -> list[str]:
+    starts = tree.line_starts
+    ends = [*starts[1:], len(tree.text) + 1]
+    longest, line = max(
+        (end - start - 1, n + 1) for n, (start, end) in enumerate(zip(starts, ends, strict=True))
+    )
+    if longest <= LONG_LINE:
+        return []
+    return [
+        f"line {line} is {longest:,} characters long; step texts longer than {MAX_STEP_TEXT:,} characters "
+        "were shortened"
+    ]
+
+
 def _safety_warnings(text: str, already: list[str]) -> list[str]:
     warnings = []
     unsafe = _UNSAFE_LINK.search(text)
@@ -131,6 +149,10 @@ def _safety_warnings(text: str, already: list[str]) -> list[str]:
     if script and not any("<script>" in w for w in already):
         line = text.count("\n", 0, script.start()) + 1
         warnings.append(f"raw <script> HTML on line {line} was removed; it is never imported")
+    handler = _EVENT_HANDLER.search(text)
+    if handler:
+        line = text.count("\n", 0, handler.start()) + 1
+        warnings.append(f"raw HTML with an event handler ({handler.group(1)}=) on line {line} was dropped")
     return warnings
 
 

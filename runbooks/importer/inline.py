@@ -16,7 +16,25 @@ _BOLD_LABEL = re.compile(r"^(\*\*)([^*\n]{1,80}?)\*\*[ \t]*(?::|-|–|—)?[ \t]
 _BOLD_LABEL_COLON_INSIDE = re.compile(r"^(\*\*)([^*\n]{1,80}?):\*\*[ \t]*")
 _PLAIN_LABEL = re.compile(r"^([A-Za-z][A-Za-z0-9 /&()'._-]{0,40}?)[ \t]*:[ \t]+(?=\S)")
 _LINK = re.compile(r"!?\[([^\]\n]{0,500})\]\([^)\n]{0,2000}\)")
-_HTML_TAG = re.compile(r"</?[A-Za-z][^<>\n]{0,500}>")
+# Real HTML element names only: '<namespace>' and '<pod-name>' are placeholders a responder fills in.
+_ELEMENTS = (
+    "a|abbr|article|aside|audio|b|base|big|blockquote|body|br|button|center|code|del|details|div|em|embed|"
+    "figcaption|figure|font|footer|form|frame|h[1-6]|head|header|hr|html|i|iframe|img|input|ins|kbd|label|li|"
+    "link|main|mark|meta|nav|object|ol|option|p|pre|s|script|section|select|small|source|span|strike|strong|"
+    "style|sub|summary|sup|svg|table|tbody|td|template|textarea|tfoot|th|thead|title|tr|tt|u|ul|video"
+)
+_HTML_TAG = re.compile(rf"</?(?:{_ELEMENTS})\b[^<>\n]{{0,500}}>", re.IGNORECASE)
+# Elements whose content is code or markup, never words for a responder: dropped with their content.
+_HIDDEN = re.compile(
+    r"<\s*(script|style|iframe|object|embed|template)\b[^>]{0,500}>[\s\S]{0,20000}?<\s*/\s*\1\s*>|"
+    r"<\s*(?:script|style|iframe|object|embed|template)\b[^>]{0,500}>",
+    re.IGNORECASE,
+)
+_UNSAFE_LINK = re.compile(
+    r"!?\[([^\]\n]{0,500})\]\(\s*<?\s*(?:javascript|vbscript|data)\s*:(?:[^()\n]|\([^()\n]{0,200}\)){0,2000}\)",
+    re.IGNORECASE,
+)
+_UNSAFE_AUTOLINK = re.compile(r"<\s*(?:javascript|vbscript|data)\s*:[^<>\n]{0,2000}>", re.IGNORECASE)
 _EMPHASIS = re.compile(r"(\*\*|__|~~)")
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _MARKUP = re.compile(r"[\[<*_~`\\]")
@@ -70,12 +88,39 @@ def plain(text: str) -> str:
     """Inline Markdown to plain words: links keep their label, emphasis, backticks and tags go."""
     if not _MARKUP.search(text):  # most words carry no markup: skip the five substitutions
         return collapse(text)
+    if "<" in text:
+        text = _HIDDEN.sub("", text)
     text = _LINK.sub(r"\1", text)
     text = _HTML_TAG.sub("", text)
     text = _EMPHASIS.sub("", text)
     text = text.replace("`", "")
     text = _ESCAPE.sub(r"\1", text)
     return collapse(text)
+
+
+def safe_text(text: str) -> str:
+    """Step or summary text without raw HTML: <script> and the like go with their content, other tags go
+    and keep their words, javascript:/data: links keep only their label. Code spans are left as written."""
+    if "<" not in text and ":" not in text:
+        return text
+    parts: list[str] = []
+    pos = 0
+    for span in code_spans(text):
+        parts.append(_without_html(text[pos : span.start]))
+        parts.append(text[span.start : span.end])
+        pos = span.end
+    parts.append(_without_html(text[pos:]))
+    return collapse("".join(parts))
+
+
+def _without_html(text: str) -> str:
+    if "<" in text:
+        text = _HIDDEN.sub("", text)
+        text = _UNSAFE_AUTOLINK.sub("", text)
+        text = _HTML_TAG.sub("", text)
+    if ":" in text:
+        text = _UNSAFE_LINK.sub(r"\1", text)
+    return text
 
 
 def strip_symbols(text: str) -> str:

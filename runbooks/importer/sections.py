@@ -415,11 +415,11 @@ def _prepare(text: str, starts: list[int]) -> tuple[str, list[int], list[str]]:
         elif first == "|":
             rows = rows + 1 if n == last_row + 1 else 1
             last_row = n
-            if rows > MAX_TABLE_ROWS:
+            if rows > MAX_TABLE_ROWS + 2:  # the header and its delimiter line are not rows
                 pieces.append(text[done:start])
                 done = end
                 dropped += 1
-                if rows == MAX_TABLE_ROWS + 1:
+                if rows == MAX_TABLE_ROWS + 3:
                     notes.append(
                         f"a table on line {n - rows + 2} has more than {MAX_TABLE_ROWS} rows; "
                         "only the first were read"

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from runbooks.importer.commands import block_command, looks_like_command, split_commands
-from runbooks.importer.inline import code_spans, collapse, plain, split_label, strip_symbols, whole_bold
+from runbooks.importer.inline import (
+    code_spans,
+    collapse,
+    plain,
+    safe_text,
+    split_label,
+    strip_symbols,
+    whole_bold,
+)
 from runbooks.importer.sections import Block, Code, ListBlock, ListItem, Paragraph, Table
 from runbooks.importer.types import ImportedCommand, ImportedStep
 from runbooks.importer.vocabulary import drop_numbering, metadata_kind, phase_of
@@ -95,7 +103,7 @@ class Fields:
 
     def note(self, text: str) -> None:
         if not self.summary and text.strip():
-            self.summary = collapse(text)[:MAX_STEP_TEXT]
+            self.summary = safe_text(collapse(text)[: MAX_STEP_TEXT * 2])[:MAX_STEP_TEXT]
 
     def errors_in(self, text: str) -> None:
         """Quoted error text in a symptom ('logs show "connection refused"', '`OOMKilled` errors')."""
@@ -128,7 +136,7 @@ class StepWriter:
         commands: list[ImportedCommand] = (),
         checkbox: bool = False,
     ) -> None:
-        text = collapse(text)
+        text = safe_text(collapse(text)[: MAX_STEP_TEXT * 2])
         if len(text) > MAX_STEP_TEXT:
             text = text[:MAX_STEP_TEXT].rstrip() + " …"
         if not text and not commands:

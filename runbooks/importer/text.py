@@ -55,6 +55,7 @@ _FTFY = ftfy.TextFixerConfig(
 # without any cannot be mojibake and ftfy need not look at it: that keeps big documents fast.
 _SUSPECT = re.compile("[\u00c2-\u00f4]")
 _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+_TEXT_CONTROL = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 
 
 class UnreadableDocument(ValueError):
@@ -140,6 +141,9 @@ def decode(data: bytes) -> DecodedText:
             encoding, body = name, data[len(bom) :]
             break
     if encoding is None:
+        for magic, kind in _MAGIC:  # before the UTF-16 guess: a ZIP header has NULs in the right places too
+            if data.startswith(magic):
+                raise UnreadableDocument(f"the file is {kind}, not a text document (Markdown or plain text)")
         encoding = _utf16_without_bom(data[:SAMPLE])
         if encoding:
             warnings.append(f"the file has no byte-order mark; read as {encoding.upper()}")
@@ -160,8 +164,11 @@ def decode(data: bytes) -> DecodedText:
         except UnicodeDecodeError:
             text = body.decode(encoding, errors="replace")
             warnings.append(f"some bytes are not valid {encoding.upper()}; they were replaced with '\ufffd'")
-        if "\x00" in text:
-            raise UnreadableDocument("the file is binary (it contains NUL characters), not a text document")
+        sample = text[:SAMPLE]
+        if "\x00" in text or len(_TEXT_CONTROL.findall(sample)) > max(8, len(sample) // 100):
+            raise UnreadableDocument(
+                "the file is binary (it contains control characters), not a text document"
+            )
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise UnreadableDocument("the file is empty")
