@@ -33,7 +33,7 @@ _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"]).use(front_matter_plugin)
-    md.disable("inline")
+    md.disable(["inline", "text_join"])  # text_join only tidies what the inline pass makes
     return md
 
 
@@ -140,7 +140,10 @@ class _Builder:
     def __init__(self, tree: Tree):
         self.tree = tree
         self.warned: set[str] = set()
-        self.text, self.starts = tree.text, tree.line_starts  # what the tokens being read were parsed from
+        # what the tokens being read were parsed from: the document, a piece of it, or an HTML block's inside
+        self.text: str = tree.text
+        self.starts: list[int] | None = tree.line_starts
+        self.line_count = _line_count(tree.text)
         self.closing: dict[int, int] = {}
 
     def warn(self, message: str) -> None:
@@ -251,15 +254,20 @@ class _Builder:
         inner = _WRAPPER_TAG.sub("\n", inner)
         if not inner.strip() or depth >= MAX_HTML_DEPTH or "<" in inner and inner.strip().startswith("<"):
             return []
-        saved = self.text, self.starts, self.closing
+        saved = self.text, self.starts, self.closing, self.line_count
         tokens = _MD.parse(inner)
         self.text, self.starts, self.closing = inner, _line_starts(inner), _closings(tokens)
+        self.line_count = _line_count(inner)
         try:
             return self.blocks(tokens, 0, len(tokens), line - 1, depth + 1, quoted)
         finally:
-            self.text, self.starts, self.closing = saved
+            self.text, self.starts, self.closing, self.line_count = saved
 
     def _fence_closed(self, tok: Token) -> bool:
+        if tok.map[1] < self.line_count:
+            return True  # something follows it, so its closing line was found
+        if self.starts is None:
+            self.starts = _line_starts(self.text)
         last = tok.map[1] - 1  # 0-based index of the fence's last line
         if last <= tok.map[0] or last >= len(self.starts):
             return False
@@ -305,6 +313,11 @@ def _table(tokens: list[Token], start: int, stop: int, line: int) -> Table:
     return Table(header=header, rows=rows, line=line)
 
 
+def _line_count(text: str) -> int:
+    """Lines as markdown-it counts them: a final newline does not open another line."""
+    return text.count("\n") + (not text.endswith("\n"))
+
+
 def _offset(starts: list[int], line: int) -> int | None:
     return starts[line] if line < len(starts) else None
 
@@ -334,7 +347,8 @@ def build_tree(text: str) -> Tree:
     for first_line, end_line in zip(bounds, bounds[1:], strict=False):
         chunk = readable if len(bounds) == 2 else readable[starts[first_line] : _offset(starts, end_line)]
         tokens = _MD.parse(chunk)
-        builder.text, builder.starts, builder.closing = chunk, _line_starts(chunk), _closings(tokens)
+        builder.text, builder.starts, builder.closing = chunk, None, _closings(tokens)
+        builder.line_count = _line_count(chunk)
         if first_line == 0 and tokens and tokens[0].type == "front_matter":
             tree.front_matter = _front_matter(tokens[0].content, builder)
         builder.blocks(tokens, 0, len(tokens), first_line, 0, sections=sections)
