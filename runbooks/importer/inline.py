@@ -152,14 +152,16 @@ class Label:
 def split_label(line: str, *, plain_labels: bool = True) -> Label | None:
     """'**Symptoms**: users see 502s' -> Label('Symptoms', 'users see 502s'); also 'Error Pattern: ...'."""
     line = line.strip()
-    match = _BOLD_LABEL_COLON_INSIDE.match(line) or _BOLD_LABEL.match(line)
+    inside = _BOLD_LABEL_COLON_INSIDE.match(line)  # '**Summary:** text'
+    match = inside or _BOLD_LABEL.match(line)
     if match:
         label = match.group(2).strip().rstrip(":").strip()
         rest = line[match.end() :].strip()
         # '**Do not restart the primary.**' is a warning in bold, not a label
         if not label or (not rest and label[-1:] in ".!?"):
             return None
-        if rest and not line[: match.end()].rstrip().endswith((":", "-", "–", "—")) and rest[:1].isalnum():
+        marked = inside or line[: match.end()].rstrip().endswith((":", "-", "–", "—"))
+        if rest and not marked and rest[:1].isalnum():
             return None  # '**Use** the replica' is emphasis inside a sentence
         return Label(plain(label), rest, True)
     if plain_labels:

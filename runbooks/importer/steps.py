@@ -25,7 +25,13 @@ from runbooks.importer.inline import (
 )
 from runbooks.importer.sections import Block, Code, ListBlock, ListItem, Paragraph, Table
 from runbooks.importer.types import ImportedCommand, ImportedStep
-from runbooks.importer.vocabulary import drop_numbering, metadata_kind, phase_of
+from runbooks.importer.vocabulary import (
+    drop_numbering,
+    drop_step_number,
+    is_descriptive,
+    metadata_kind,
+    phase_of,
+)
 
 MAX_STEP_TEXT = 4000
 KEY = re.compile(r"\b([A-Z][A-Z0-9]{1,15}(?:[-_][A-Z0-9]{1,15}){1,4})\b")
@@ -71,6 +77,7 @@ class Fields:
     alerts: list[str] = field(default_factory=list)
     error_patterns: list[str] = field(default_factory=list)
     summary: str = ""
+    summary_labelled: bool = False
 
     def add_alert(self, name: str) -> None:
         name = name.strip().strip("`'\"")
@@ -101,9 +108,11 @@ class Fields:
         elif kind == "key" and self.key is None and is_key(words):
             self.key = words
 
-    def note(self, text: str) -> None:
-        if not self.summary and text.strip():
+    def note(self, text: str, *, labelled: bool = False) -> None:
+        """Prose about the runbook: the first becomes its summary, unless a later one is labelled as such."""
+        if text.strip() and (not self.summary or (labelled and not self.summary_labelled)):
             self.summary = safe_text(collapse(text)[: MAX_STEP_TEXT * 2])[:MAX_STEP_TEXT]
+            self.summary_labelled = labelled
 
     def errors_in(self, text: str) -> None:
         """Quoted error text in a symptom ('logs show "connection refused"', '`OOMKilled` errors')."""
@@ -136,7 +145,7 @@ class StepWriter:
         commands: list[ImportedCommand] = (),
         checkbox: bool = False,
     ) -> None:
-        text = safe_text(collapse(text)[: MAX_STEP_TEXT * 2])
+        text = drop_step_number(safe_text(collapse(text)[: MAX_STEP_TEXT * 2]))
         if len(text) > MAX_STEP_TEXT:
             text = text[:MAX_STEP_TEXT].rstrip() + " …"
         if not text and not commands:
@@ -217,7 +226,7 @@ class StepWriter:
                     phase = phase_of(label.label) or phase
                     if label.rest and mode != "metadata":
                         if mode == "describe" or (mode == "top" and not phase_of(label.label)):
-                            self.fields.note(label.rest)
+                            self.fields.note(label.rest, labelled=is_descriptive(label.label))
                         else:
                             split = split_commands(label.rest)
                             self.add(split.text, heading=heading, phase=phase, commands=split.commands)
@@ -226,6 +235,10 @@ class StepWriter:
                 took += flush()
                 heading = plain(bold).rstrip(":").strip()
                 phase = phase_of(heading) or phase
+                continue
+            if label is not None and mode in ("top", "describe") and is_descriptive(label.label):
+                took += flush()  # 'SUMMARY: the cluster is red' in a plain-text runbook
+                self.fields.note(label.rest, labelled=True)
                 continue
             pending.append(line)
         took += flush()
@@ -341,7 +354,9 @@ class StepWriter:
         for row in table.rows:
             words: list[str] = []
             commands: list[ImportedCommand] = []
-            for value in row:
+            for n, value in enumerate(row):
+                if n == 0 and value.strip().rstrip(".").isdigit():
+                    continue  # the step's number
                 split = split_commands(value)
                 commands.extend(split.commands)
                 if split.text:

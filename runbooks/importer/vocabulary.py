@@ -30,7 +30,7 @@ _PHASES: list[tuple[str, re.Pattern[str]]] = [
         ),
         (
             "detection",
-            r"\bdetect|\bsymptoms?\b|\bsigns?\b|\bindicators?\b|\bearly warning|\bwhen to\b|^alerts?\b"
+            r"\bdetect|\bsymptoms?\b|\bsigns?\b|\bindicators?\b|\bearly warning|\bwhen to\b"
             r"|\btriggers?\b|\bhow (?:to )?(?:spot|recogni[sz]e)",
         ),
         (
@@ -89,6 +89,11 @@ def drop_numbering(text: str) -> str:
     """'1. Disk full' -> 'Disk full'; 'Step 2: Check logs' -> 'Check logs'."""
     text = _STEP_NUMBER.sub("", text)
     return _NUMBERING.sub("", text, count=1).strip() or text
+
+
+def drop_step_number(text: str) -> str:
+    """'Step 2: Check logs' -> 'Check logs'."""
+    return _STEP_NUMBER.sub("", text, count=1) if text[:4].lower() == "step" else text
 
 
 @lru_cache(maxsize=8192)

@@ -360,3 +360,56 @@ def test_every_sample_document_imports_without_warnings(name):
 
     assert doc.warnings == []
     assert doc.runbooks or doc.severity_levels or doc.contacts
+
+
+# --- more styles: setext headings, plain text, step tables, alert-name headings ---------------------------
+
+
+def test_setext_headings_and_step_numbered_paragraphs():
+    (runbook,) = parse("setext-headings.md").runbooks
+
+    assert runbook.title == "Payment Webhook Runbook"
+    assert [(s.phase, s.heading, s.text) for s in runbook.steps[:2]] == [
+        ("triage", "Triage", "Check the webhook dashboard for the error code."),
+        ("triage", "Triage", "Look at the receiver logs"),
+    ]
+    assert runbook.steps[1].commands[0].text == "kubectl logs deploy/webhook-receiver -n pay --since=30m"
+
+
+def test_a_plain_text_playbook_without_markdown():
+    doc = parse("plain-text-playbook.md")
+
+    (runbook,) = doc.runbooks
+    assert runbook.title == "INCIDENT PLAYBOOK - SEARCH CLUSTER RED"
+    assert runbook.summary == "The search cluster health is red and queries fail."
+    assert [c.text for s in runbook.steps for c in s.commands] == [
+        "curl -s localhost:9200/_cluster/health?pretty",
+        "curl -s localhost:9200/_cat/shards | grep UNASSIGNED",
+        "sudo systemctl restart elasticsearch",
+    ]
+
+
+def test_a_table_of_steps_is_one_step_per_row():
+    (runbook,) = parse("step-table.md").runbooks
+
+    assert runbook.title == "Nightly export failed"
+    assert [s.text for s in runbook.steps] == [
+        "Check the job status",
+        "Read the last log lines",
+        "Re-run the export",
+    ]
+    assert (
+        runbook.steps[2].commands[0].text
+        == "kubectl create job --from=cronjob/nightly-export rerun-1 -n data"
+    )
+
+
+def test_headings_that_are_alert_names_are_runbooks_for_those_alerts():
+    doc = parse("camelcase-alerts.md")
+
+    assert [(r.title, r.alerts) for r in doc.runbooks] == [
+        ("BillingInvoiceLag", ["BillingInvoiceLag"]),
+        ("BillingPdfRenderErrors", ["BillingPdfRenderErrors"]),
+    ]
+    assert doc.runbooks[0].summary == "invoices are generated more than an hour late."
+    assert doc.runbooks[1].error_patterns == ["FontNotFound"]

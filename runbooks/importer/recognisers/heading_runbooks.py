@@ -105,7 +105,8 @@ class HeadingRunbooks:
         if Kind.INFO in kids and n_phase < 2:
             # beside a severity matrix or contacts: document-level material, not the phases of one runbook
             return Kind.GROUP
-        phase_titled = section.level > 0 and is_phase_heading(section.title)
+        # a level-1 heading is a document's or a runbook's title ('# Alerts for billing'), never one phase
+        phase_titled = section.level > 1 and is_phase_heading(section.title)
         if phase_titled and all(
             self.kinds[id(c)] in (Kind.SIMPLE, Kind.PROSE, Kind.STEPS) for c in contentful
         ):

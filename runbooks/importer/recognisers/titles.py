@@ -23,6 +23,7 @@ _KEY_IN_TITLE = re.compile(
 class TitleMatch:
     title: str
     alerts: list[str] = field(default_factory=list)
+    prefixed: bool = True  # the prefix says it is a runbook, whatever its sub-headings are
 
 
 class TitleShape(Protocol):
@@ -58,7 +59,19 @@ class AlertTitle:
         return TitleMatch(name, [name] if self._NAME.match(name) else [])
 
 
-TITLE_SHAPES: list[TitleShape] = [AlertTitle(), PrefixedTitle()]
+class AlertNameTitle:
+    """'## KubePodCrashLooping': a heading that is one CamelCase identifier is the alert's own name."""
+
+    _NAME = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*){2,}")
+
+    def match(self, title: str) -> TitleMatch | None:
+        name = title.strip().strip("`")
+        if self._NAME.fullmatch(name):
+            return TitleMatch(name, [name], prefixed=False)
+        return None
+
+
+TITLE_SHAPES: list[TitleShape] = [AlertTitle(), PrefixedTitle(), AlertNameTitle()]
 
 
 @dataclass
@@ -81,7 +94,9 @@ def read_title(raw: str) -> Title:
     for shape in TITLE_SHAPES:
         matched = shape.match(text)
         if matched is not None:
-            return Title(drop_numbering(matched.title) or text, key, matched.alerts, prefixed=True)
+            return Title(
+                drop_numbering(matched.title) or text, key, matched.alerts, prefixed=matched.prefixed
+            )
     return Title(text, key)
 
 
