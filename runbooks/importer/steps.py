@@ -42,6 +42,7 @@ _ERROR_BEFORE = re.compile(
     r"|\bthrows?|\breturns?|\braises?)\s*$",
     re.IGNORECASE,
 )
+_ASIDE = re.compile(r"^(?:note|nb|warning|caution|tip|important|info|hint|danger|heads up)$", re.IGNORECASE)
 _ALERT_NAME = re.compile(r"^[A-Za-z][\w.:-]{2,120}$")
 
 
@@ -222,6 +223,8 @@ class StepWriter:
                     continue
                 if label.bold:
                     took += flush()
+                    if _ASIDE.match(label.label) or (para.quoted and not split_commands(label.rest).commands):
+                        continue  # '> **Note:** ...' is an aside: neither a step nor a heading
                     heading = label.label
                     phase = phase_of(label.label) or phase
                     if label.rest and mode != "metadata":

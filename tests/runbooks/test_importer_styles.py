@@ -413,3 +413,29 @@ def test_headings_that_are_alert_names_are_runbooks_for_those_alerts():
     ]
     assert doc.runbooks[0].summary == "invoices are generated more than an hour late."
     assert doc.runbooks[1].error_patterns == ["FontNotFound"]
+
+
+def test_details_without_blank_lines_and_quoted_notes():
+    text = (
+        "# Cache\n\n## Evictions spike\n\n### Diagnosis\n<details>\n<summary>Memory checks</summary>\n"
+        "```bash\nredis-cli INFO memory\n```\n- Check `maxmemory-policy`\n</details>\n\n"
+        "> **Note:** never flush the primary.\n\n### Mitigation\n"
+        "> 1. Raise the limit: `redis-cli CONFIG SET maxmemory 4gb`\n"
+    )
+    (runbook,) = parse_text(text).runbooks
+
+    assert [(s.heading, s.text, [c.text for c in s.commands]) for s in runbook.steps] == [
+        ("Memory checks", "", ["redis-cli INFO memory"]),
+        ("Memory checks", "Check `maxmemory-policy`", []),
+        ("Mitigation", "Raise the limit", ["redis-cli CONFIG SET maxmemory 4gb"]),
+    ]
+
+
+def test_utf16_with_windows_line_ends_imports_the_same():
+    text = "# Disk\r\n\r\n## Full disk\r\n\r\n### Fix\r\n- Clean: `rm -rf /tmp/cache/*`\r\n"
+    doc = parse_document(text.encode("utf-16"), "disk.md")
+
+    (runbook,) = doc.runbooks
+    assert (runbook.title, runbook.steps[0].text) == ("Full disk", "Clean")
+    assert runbook.steps[0].commands[0].text == "rm -rf /tmp/cache/*"
+    assert doc.warnings == []
