@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 MAX_TITLE = 200
 LONG_LINE = 10_000
+MAX_WARNINGS = 50
 _UNSAFE_LINK = re.compile(
     r"\]\(\s*<?\s*(?:javascript|vbscript|data)\s*:|<\s*(?:javascript|vbscript)\s*:"
     r"|href\s*=\s*[\"']?\s*(?:javascript|vbscript)\s*:",
@@ -68,8 +69,9 @@ def parse_document(data: bytes, source: str) -> ImportedDocument:
     gc.disable()
     try:
         _parse(decoded.text, doc)
-    except (RecursionError, MemoryError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        # A bug here must not take the whole import down: this document is reported, the others still import.
+    except Exception as exc:
+        # The one place that catches everything: a bug on a strange document must not take the whole import
+        # down. This document is reported (and logged with its traceback); the others still import.
         logger.exception("the runbook importer failed on %s", source)
         doc.runbooks, doc.severity_levels, doc.contacts, doc.escalation = [], [], [], []
         doc.warnings.append(f"nothing was imported: the document could not be parsed ({type(exc).__name__})")
@@ -104,6 +106,9 @@ def _parse(text: str, doc: ImportedDocument) -> None:
     doc.warnings.extend(found.warnings)
     if not (doc.runbooks or doc.severity_levels or doc.contacts or doc.escalation):
         doc.warnings.append("no runbooks found: no section has steps, commands or a checklist to import")
+    if len(doc.warnings) > MAX_WARNINGS:
+        more = len(doc.warnings) - MAX_WARNINGS + 1
+        doc.warnings[MAX_WARNINGS - 1 :] = [f"... and {more} more warnings like these"]
 
 
 def _title(tree: Tree) -> str:

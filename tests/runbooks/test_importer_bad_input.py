@@ -250,3 +250,12 @@ def test_any_markdown_gives_a_document_in_the_contract_shape(text):
                 "other",
             }
             assert step["text"] or step["commands"]
+
+
+def test_warnings_are_capped_so_one_document_cannot_flood_the_report():
+    sections = "".join(f"## Handy commands {n}\n\n```bash\nuptime\n```\n\n" for n in range(200))
+    doc = parse_document(f"# Ops\n\n## Disk full\n- Free space: `df -h`\n\n{sections}".encode(), "ops.md")
+
+    assert [r.title for r in doc.runbooks] == ["Disk full"]
+    assert len(doc.warnings) == 50
+    assert doc.warnings[-1] == "... and 151 more warnings like these"

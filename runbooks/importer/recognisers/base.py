@@ -24,14 +24,14 @@ class Found:
     escalation: list[ImportedEscalation] = field(default_factory=list)
     runbooks: list[tuple[int, ImportedRunbook]] = field(default_factory=list)  # (line, runbook)
     warnings: list[str] = field(default_factory=list)
-    # True once a recogniser has taken a section whole: the heading recogniser leaves it alone
-    taken: set[int] = field(default_factory=set)
+    _said: set[str] = field(default_factory=set, repr=False)
 
     def add_runbook(self, line: int, runbook: ImportedRunbook) -> None:
         self.runbooks.append((line, runbook))
 
     def warn(self, message: str) -> None:
-        if message not in self.warnings:
+        if message not in self._said:
+            self._said.add(message)
             self.warnings.append(message)
 
 
