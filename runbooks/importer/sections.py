@@ -124,18 +124,6 @@ class Tree:
         return self.text[begin:end]
 
 
-def iter_blocks(blocks: list[Block]):
-    """Every block, list items' blocks included, depth first."""
-    stack = list(reversed(blocks))
-    while stack:
-        block = stack.pop()
-        yield block
-        if isinstance(block, ListBlock):
-            stack.extend(reversed(block.items))
-        elif isinstance(block, ListItem):
-            stack.extend(reversed(block.blocks))
-
-
 class _Builder:
     def __init__(self, tree: Tree):
         self.tree = tree

@@ -439,3 +439,14 @@ def test_utf16_with_windows_line_ends_imports_the_same():
     assert (runbook.title, runbook.steps[0].text) == ("Full disk", "Clean")
     assert runbook.steps[0].commands[0].text == "rm -rf /tmp/cache/*"
     assert doc.warnings == []
+
+
+def test_an_alert_file_written_as_prose_keeps_its_first_paragraph_as_summary_and_the_rest_as_steps():
+    text = (
+        "---\nalert: FeedStale\nservice: price-feed\n---\nPrices stopped updating.\n\nRestart the poller.\n"
+    )
+    (runbook,) = parse_text(text).runbooks
+
+    assert (runbook.title, runbook.alerts, runbook.service) == ("FeedStale", ["FeedStale"], "price-feed")
+    assert runbook.summary == "Prices stopped updating."
+    assert [s.text for s in runbook.steps] == ["Restart the poller."]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from runbooks.importer.recognisers.base import Found
 from runbooks.importer.recognisers.heading_runbooks import HeadingRunbooks, Kind
-from runbooks.importer.sections import Tree
-from runbooks.importer.steps import is_key
+from runbooks.importer.sections import Paragraph, Tree
+from runbooks.importer.steps import Fields, StepWriter, is_key
 
 ALERT_KEYS = ("alert", "alertname", "alert_name", "alerts", "alarm", "name")
 FIELD_KEYS = ("service", "services", "component", "severity", "priority", "id", "key", "runbook_id")
@@ -50,8 +50,17 @@ class FrontMatterAlert:
             headings = HeadingRunbooks()
             headings.tree = tree
             root = tree.root
+            headings.kind(root)  # the sections' kinds, which reading the steps relies on
             kind = Kind.PHASED if root.children else Kind.LEAF
             runbook = headings.build(root, kind, found)
+            if not runbook.steps:
+                # an alert file written as prose: after the first paragraph (its summary), each is a step
+                writer = StepWriter(Fields(), base_phase="other")
+                blocks = root.blocks
+                if blocks and isinstance(blocks[0], Paragraph):
+                    blocks = blocks[1:]
+                writer.blocks(blocks, None, None, mode="steps")
+                runbook.steps = writer.steps
             runbook.title = front_matter_title(fm) or runbook.title
             found.add_runbook(1, runbook)
             mine = [runbook]

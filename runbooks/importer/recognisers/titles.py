@@ -98,7 +98,3 @@ def read_title(raw: str) -> Title:
                 drop_numbering(matched.title) or text, key, matched.alerts, prefixed=matched.prefixed
             )
     return Title(text, key)
-
-
-def is_prefixed(raw: str) -> bool:
-    return read_title(raw).prefixed
