@@ -4,7 +4,8 @@
 
 Makes its own database on DATABASE_URL's server (bench.harness.fresh_database), fills it with bulk_create,
 times the calls in-process (the ORM and the database, not HTTP) and drops the database at the end.
-BENCH_RUNBOOKS and BENCH_QUERIES change the sizes.
+BENCH_RUNBOOKS and BENCH_QUERIES change the sizes. BENCH_EXPLAIN=1 also prints EXPLAIN (ANALYZE, BUFFERS) of every
+SQL query that the first call of each kind of search and match runs, after the timings.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bench.harness import django_setup, fresh_database  # noqa: E402
 
 RUNBOOKS = int(os.environ.get("BENCH_RUNBOOKS", "10000"))
 QUERIES = int(os.environ.get("BENCH_QUERIES", "200"))
+EXPLAIN = os.environ.get("BENCH_EXPLAIN", "") not in ("", "0")
 TARGET_MS = 30.0
 
 
@@ -170,6 +172,20 @@ def timed(calls) -> list[float]:
     return samples
 
 
+def explain(label: str, call) -> None:
+    """Run `call`, then print EXPLAIN (ANALYZE, BUFFERS) of each SQL query it ran (the plans, not guesses)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    for n, query in enumerate(captured.captured_queries, start=1):
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query['sql']}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        print(f"\n=== {label}, query {n}/{len(captured.captured_queries)} ({query['time']} s)\n{query['sql']}\n{plan}")
+
+
 def main() -> None:
     rng = random.Random(20260110)
     with fresh_database():
@@ -207,6 +223,16 @@ def main() -> None:
         search_samples = [(kind, timed([lambda q=q, f=f: run_search(q, f)])[0]) for kind, q, f in searches]
         match_samples = [(kind, timed([lambda q=q, la=la, e=e: run_match(q, la, e)])[0])
                          for kind, q, la, e in matches]
+        if EXPLAIN:  # the slowest call of each kind
+            slowest: dict[str, tuple] = {}
+            for (kind, q, f), (_k, ms) in zip(searches, search_samples, strict=True):
+                if ms > slowest.get(("search", kind), (0,))[0]:
+                    slowest["search", kind] = (ms, lambda q=q, f=f: run_search(q, f), f"{q!r} {f}")
+            for (kind, q, la, _e), (_k, ms) in zip(matches, match_samples, strict=True):
+                if ms > slowest.get(("match", kind), (0,))[0]:
+                    slowest["match", kind] = (ms, lambda q=q, la=la: run_match(q, la, None), f"{q!r} {la}")
+            for (what, kind), (ms, call, shown) in slowest.items():
+                explain(f"{what} {kind} {shown} (took {ms:.1f} ms in the timed run)", call)
         connection.close()
 
     print(f"\n{RUNBOOKS} runbooks, {QUERIES} queries each, PostgreSQL, in-process (ORM + database)")

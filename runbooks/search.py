@@ -1,21 +1,24 @@
 """Runbook search: PostgreSQL full-text search with ranking, a plain LIKE search on SQLite.
 
 On PostgreSQL, migration 0002 keeps a stored generated column `search_vector` =
-to_tsvector('english', COALESCE(search_text, '')) with a GIN index; migration 0003 indexes the title's own
-tsvector (`title_vector()`). Queries use the same config, so both indexes serve them.
+to_tsvector('english', COALESCE(search_text, '')) with a GIN index; migration 0004 keeps the title's own
+tsvector the same way (`title_vector`). Queries use the same config, so both indexes serve them, and neither
+ranking nor telling title matches first parses any text again.
 
 A common word can match most of the library, and ranking reads every row it ranks. So only a bounded set of
 candidates is ranked: every runbook whose title matches (up to RESULT_CAP, through the title index) plus the
 first RESULT_CAP + 1 runbooks whose text matches. Title matches come first, then the rest by rank. When more
-than RESULT_CAP runbooks match, the list says "1,000+" (SearchPaginator) and the person narrows the query;
+than RESULT_CAP runbooks match, the list says "200+" (SearchPaginator) and the person narrows the query;
 the body-only matches past the cap are then ranked among an arbitrary RESULT_CAP of them, not all.
+RESULT_CAP was 1,000: EXPLAIN (ANALYZE) at 10,000 runbooks showed fetching and ranking 1,000 rows costing
+10 ms of a 15 ms query, for pages nobody reads (bench/bench_search.py with BENCH_EXPLAIN=1).
 """
 
 from __future__ import annotations
 
 from functools import cached_property
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
@@ -25,27 +28,32 @@ from runbooks.models import Runbook
 
 SEARCH_CONFIG = "english"
 MAX_QUERY_LENGTH = 200
-RESULT_CAP = 1000  # past this many matches the list says "1,000+" and ranks a bounded candidate set
+RESULT_CAP = 200  # past this many matches the list says "200+" and ranks a bounded candidate set
 
 
-class StoredSearchVector(Expression):
-    """runbooks_runbook.search_vector under whatever alias the query gives the table (U0 inside a subquery)."""
+class StoredVector(Expression):
+    """A stored tsvector column of runbooks_runbook under whatever alias the query gives the table (U0 inside a
+    subquery)."""
 
     output_field = SearchVectorField()
 
+    def __init__(self, column: str):
+        super().__init__()
+        self.column = column
+
     def as_sql(self, compiler, connection):
         alias = compiler.query.get_initial_alias()
-        return f"{compiler.quote_name_unless_alias(alias)}.{connection.ops.quote_name('search_vector')}", []
+        return f"{compiler.quote_name_unless_alias(alias)}.{connection.ops.quote_name(self.column)}", []
 
 
-def search_vector() -> StoredSearchVector:
-    """The stored, GIN-indexed tsvector column (PostgreSQL only; not in the model because SQLite lacks it)."""
-    return StoredSearchVector()
+def search_vector() -> StoredVector:
+    """The stored, GIN-indexed tsvector of search_text (PostgreSQL only; not in the model: SQLite lacks it)."""
+    return StoredVector("search_vector")
 
 
-def title_vector() -> SearchVector:
-    """to_tsvector('english', COALESCE(title, '')): the expression migration 0003 indexes with GIN."""
-    return SearchVector("title", config=SEARCH_CONFIG)
+def title_vector() -> StoredVector:
+    """The stored, GIN-indexed tsvector of the title (migration 0004; PostgreSQL only)."""
+    return StoredVector("title_vector")
 
 
 def is_postgres() -> bool:
@@ -75,11 +83,12 @@ def _postgres_search(queryset: QuerySet, q: str) -> QuerySet:
     in_title = matches.alias(title_search=title_vector()).filter(title_search=query).order_by().values("pk")
     anywhere = matches.order_by().values("pk")
     candidates = in_title[:RESULT_CAP].union(anywhere[:RESULT_CAP + 1])
-    # Membership in the (hashed, once-run) title set: re-parsing every candidate's title costs more than ranking.
-    title_hit = ExpressionWrapper(Q(pk__in=in_title[:RESULT_CAP]), output_field=BooleanField())
+    # The title test reads the candidate's stored title vector: no second pass over the title index.
+    title_hit = ExpressionWrapper(Q(title_search=query), output_field=BooleanField())
     return (
         Runbook.objects.select_related("service")
         .filter(pk__in=candidates)
+        .alias(title_search=title_vector())
         .annotate(title_hit=title_hit, rank=SearchRank(search_vector(), query))
         .order_by("-title_hit", "-rank", "title", "pk")
     )
@@ -114,7 +123,7 @@ def search_runbooks(q: str, *, service: str | None = None, alert: str | None = N
 
 
 class SearchPaginator(Paginator):
-    """Pages of search results that count at most RESULT_CAP + 1 rows: past the cap the page says "1,000+".
+    """Pages of search results that count at most RESULT_CAP + 1 rows: past the cap the page says "200+".
 
     Counting every match of a common word costs as much as ranking them all; nobody pages past the cap.
     """
@@ -125,7 +134,8 @@ class SearchPaginator(Paginator):
 
     @cached_property
     def _counted(self) -> int:
-        return self.object_list.order_by()[:self.cap + 1].count()
+        # Only the ids: ranking, the title test and the service join cost nothing a count needs.
+        return self.object_list.order_by().values("pk")[:self.cap + 1].count()
 
     @cached_property
     def count(self) -> int:
@@ -138,5 +148,5 @@ class SearchPaginator(Paginator):
 
     @property
     def count_label(self) -> str:
-        """"1,000+" past the cap, else the exact count, with thousands separators."""
+        """"200+" past the cap, else the exact count, with thousands separators."""
         return f"{self.count:,}+" if self.capped else f"{self.count:,}"

@@ -130,3 +130,24 @@ def test_postgres_ranks_a_bounded_candidate_set_yet_finds_the_title_match(db, po
     results = list(search_runbooks("disk"))
     assert results[0].title == "Disk full on a node"  # found through the title index, beyond the first 5 rows
     assert len(results) <= 4 + 1 + 1
+
+
+def test_past_two_hundred_matches_the_list_says_200_plus(db):
+    from runbooks.search import RESULT_CAP, SearchPaginator
+
+    assert RESULT_CAP == 200  # ranking 1,000 rows cost 10 ms a search at 10,000 runbooks (bench/bench_search.py)
+    paginator = SearchPaginator(search_runbooks("disk"), 25)
+    assert paginator.count_label == "0"
+
+
+def test_postgres_a_renamed_runbook_is_a_title_match_at_once(db, postgres):
+    make_runbook("Disk full on a node")
+    renamed = make_runbook("Restart the workers", steps=[("other", "the queue, the queue and the queue", [])])
+    make_runbook("Queue backlog", steps=[("other", "look", [])])
+    renamed.title = "Queue workers restart"
+    renamed.save()
+    renamed.refresh_search_text()
+    results = list(search_runbooks("queue"))
+    assert [r.title_hit for r in results] == [True, True]  # the stored title vector follows the title
+    assert results[0].title == "Queue workers restart"  # title match, and more mentions of the word
+    assert titles(search_runbooks('"workers restart" -backlog')) == ["Queue workers restart"]
