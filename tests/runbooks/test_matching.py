@@ -157,3 +157,17 @@ def test_every_seed_runbook_with_an_alert_or_error_pattern_is_found_first_by_it(
                 wrong.append(f"pattern {pattern!r}: {titles(top)} instead of {runbook.title!r}")
     assert checked >= 5
     assert not wrong, "\n".join(wrong)
+
+
+def test_postgres_free_text_is_ranked_among_the_rows_sharing_a_word_and_within_a_narrowed_queryset(
+        library, postgres, monkeypatch):
+    import runbooks.matching
+
+    for n in range(8):
+        make_runbook(f"Filler {n}", steps=[("other", "spool rotation spool", [])])
+    best = make_runbook("Spool rotation stuck", steps=[("other", "spool rotation spool rotation", [])])
+    monkeypatch.setattr(runbooks.matching, "TEXT_SCAN", 50)
+    assert match_runbooks("spool rotation")[0].runbook == best
+    narrowed = Runbook.objects.filter(title__startswith="Filler")
+    found = match_runbooks("spool rotation", queryset=narrowed)
+    assert found and all(m.runbook.title.startswith("Filler") for m in found)
