@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import Expression, RawSQL
 
 from runbooks.models import Runbook
-from runbooks.search import SEARCH_CONFIG, is_postgres, title_vector
+from runbooks.search import SEARCH_CONFIG, is_postgres
 
 MAX_TEXT = 20_000  # a pasted log is cut here: enough for any error message
 MAX_TOKENS = 40
@@ -124,33 +123,29 @@ class PatternHit(Expression):
         return sql, [self.text_words, self.text_norm]
 
 
-def _ranked(base: QuerySet, condition: Q, rank, *, scan: int, keep: int) -> QuerySet:
-    """The `keep` best by `rank` among the first `scan` rows meeting `condition`: bounded however common a word is."""
-    scanned = base.filter(condition).order_by().values("pk")[:scan]
-    # The outer query only ranks those rows: `base`'s conditions are already met, testing them again costs.
-    return Runbook.objects.filter(pk__in=scanned).annotate(rank=rank).order_by("-rank", "pk").values("pk")[:keep]
-
-
-def _ranked_text(base: QuerySet, tsquery: str) -> QuerySet:
-    """The TEXT_CANDIDATES best by rank among the first TEXT_SCAN rows whose text shares a word with the query.
+def _ranked_text(base: QuerySet, tsquery: str, *, column: str, scan: int) -> QuerySet:
+    """The TEXT_CANDIDATES best by rank among the first `scan` rows whose `column` (the stored title_vector or
+    search_vector) shares a word with the query.
 
     The rows sharing a word are a MATERIALIZED CTE: planned for all its rows, it reads them through the GIN
     bitmap. Written as `LIMIT 300` in a subquery, PostgreSQL misjudged how many rows an OR of words matches
     (2,019 estimated, ~500 real) and scanned the table until it had 300 of them: 12 ms of a 23 ms match
-    (EXPLAIN ANALYZE at 10,000 runbooks, bench/bench_search.py with BENCH_EXPLAIN=1), against 2 ms now.
-    The CTE is read lazily, so it still stops after TEXT_SCAN rows however common a word is.
+    (EXPLAIN ANALYZE at 10,000 runbooks, bench/bench_search.py with BENCH_EXPLAIN=1), against 2 ms now; the
+    title part had the same misestimate (6 ms). The CTE is read lazily: it stops after `scan` rows however
+    common a word is.
     """
+    assert column in ("title_vector", "search_vector")
     narrow, narrow_params = "", []
     if base.query.where:  # a narrowed queryset (match_runbooks(queryset=...)): rank only among its rows
         base_sql, narrow_params = base.order_by().values("pk").query.sql_with_params()
         narrow = f" AND r.id IN ({base_sql})"
     sql = (
-        "WITH m AS MATERIALIZED (SELECT r.id, r.search_vector FROM runbooks_runbook r "
-        f"WHERE r.search_vector @@ to_tsquery(%s::regconfig, %s){narrow}) "
-        "SELECT id FROM (SELECT id, search_vector FROM m LIMIT %s) s "
-        "ORDER BY ts_rank(search_vector, to_tsquery(%s::regconfig, %s)) DESC, id LIMIT %s"
+        f"WITH m AS MATERIALIZED (SELECT r.id, r.{column} AS v FROM runbooks_runbook r "
+        f"WHERE r.{column} @@ to_tsquery(%s::regconfig, %s){narrow}) "
+        "SELECT id FROM (SELECT id, v FROM m LIMIT %s) s "
+        "ORDER BY ts_rank(v, to_tsquery(%s::regconfig, %s)) DESC, id LIMIT %s"
     )
-    params = [SEARCH_CONFIG, tsquery, *narrow_params, TEXT_SCAN, SEARCH_CONFIG, tsquery, TEXT_CANDIDATES]
+    params = [SEARCH_CONFIG, tsquery, *narrow_params, scan, SEARCH_CONFIG, tsquery, TEXT_CANDIDATES]
     return Runbook.objects.filter(pk__in=RawSQL(sql, params)).order_by().values("pk")
 
 
@@ -167,13 +162,11 @@ def _postgres_candidates(base: QuerySet, text_norm: str, service: str, names: li
     if service:
         parts.append(base.filter(service__name__iexact=service).order_by().values("pk")[:TEXT_CANDIDATES])
     if query_words:
-        tsquery = SearchQuery(" | ".join(query_words[:MAX_TOKENS]), search_type="raw", config=SEARCH_CONFIG)
         # Runbooks whose title shares the most words with the text, and those whose text does, each ranked
         # among a bounded number of rows: a common word would otherwise have most of the library ranked.
-        in_title = base.alias(title_search=title_vector()).filter(title_search=tsquery)
-        parts.append(_ranked(in_title, Q(), SearchRank(title_vector(), tsquery), scan=TITLE_SCAN,
-                             keep=TEXT_CANDIDATES))
-        parts.append(_ranked_text(base, " | ".join(query_words[:MAX_TOKENS])))
+        words_query = " | ".join(query_words[:MAX_TOKENS])
+        parts.append(_ranked_text(base, words_query, column="title_vector", scan=TITLE_SCAN))
+        parts.append(_ranked_text(base, words_query, column="search_vector", scan=TEXT_SCAN))
     if not parts:
         return Runbook.objects.none()
     return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
