@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import runbooks.importer.sections as sections
 from runbooks.importer import parse_document, to_contract
+from runbooks.importer.types import PHASES
 
 DOCS = Path(__file__).parent / "docs"
 RUNBOOK = (
@@ -238,17 +239,7 @@ def test_any_markdown_gives_a_document_in_the_contract_shape(text):
     for runbook in doc["runbooks"]:
         assert runbook["title"]
         for step in runbook["steps"]:
-            assert step["phase"] in {
-                "detection",
-                "triage",
-                "investigation",
-                "mitigation",
-                "remediation",
-                "verification",
-                "prevention",
-                "post-incident",
-                "other",
-            }
+            assert step["phase"] in PHASES
             assert step["text"] or step["commands"]
 
 
