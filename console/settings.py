@@ -93,7 +93,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "console.auth.RememberedAuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -132,7 +132,10 @@ if _DATABASE_URL:
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// (or sqlite://) URL")
     _db.setdefault("OPTIONS", {})
     if _db["ENGINE"] == "django.db.backends.postgresql":
-        _db["CONN_HEALTH_CHECKS"] = True
+        # A health check is one more round trip on every request; without it a connection that died (a database
+        # restart) fails one request per process, which then reconnects. Connections are recycled after
+        # DB_CONN_MAX_AGE seconds either way.
+        _db["CONN_HEALTH_CHECKS"] = env_bool("DB_HEALTH_CHECKS", False)
         _db["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
 else:
     # The default SQLite file lives under var/: make sure the directory exists (a fresh clone has none).
@@ -153,8 +156,16 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
         if _CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    ),
+    # Rendered page fragments (incidents/fragments.py), in each process's memory: their keys carry the version
+    # of what they show, so no process can serve another's stale copy, and a local read costs no round trip.
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "fragments",
+        "OPTIONS": {"MAX_ENTRIES": env_int("FRAGMENT_CACHE_ENTRIES", 100)},
+    },
 }
+FRAGMENT_CACHE_SECONDS = env_int("FRAGMENT_CACHE_SECONDS", 90)
 
 # Sessions: with a shared cache (CACHE_URL), read through the cache and written to the database too
 # ("cached_db"): every authenticated request then costs no session query, and a logout or an expired session
@@ -174,6 +185,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Reads (GET/HEAD) reuse the user found for the same session this long, per process (console/auth.py);
+# changes always look again. 0 turns it off (the tests' default, so their query counts show every lookup).
+AUTH_MEMO_SECONDS = env_int("AUTH_MEMO_SECONDS", 0 if TESTING else 10)
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)

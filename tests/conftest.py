@@ -45,6 +45,17 @@ def _fast_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_memory():
+    """Rendered pages and remembered users live in process memory: each test starts without another's."""
+    from django.core.cache import caches
+
+    from console.auth import memo
+
+    caches["fragments"].clear()
+    memo.clear()
+
+
 def restore_roles() -> None:
     """Put back the role groups a transactional test's flush removed (as their data migration made them)."""
     from django.apps import apps
