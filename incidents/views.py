@@ -7,7 +7,6 @@ for htmx, the live fragments of the incident page.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +14,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
@@ -28,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from runbooks.models import Phase, Runbook, SeverityLevel
 
+from . import pagecache
 from .forms import AttachForm, DeclareForm, NoteForm, RoleForm, SeverityForm, TransitionForm, first_error
 from .models import (
     OPEN_STATUSES,
@@ -83,29 +81,31 @@ def dashboard_fingerprint() -> str:
 UNSHOWN = ("summary", "severity__aliases", "severity__examples", "severity__description")
 
 
-def _dashboard_context() -> dict[str, Any]:
-    fingerprint = dashboard_fingerprint()
+def _board_rows() -> dict[str, Any]:
     incidents = list(_with_progress(
         Incident.objects.open().select_related("severity", "service", "commander").defer(*UNSHOWN).by_urgency()
     ))
     resolved = Incident.objects.recently_resolved().select_related("severity", "service").defer(*UNSHOWN) \
         .order_by("-resolved_at")[:20]
-    return {"incidents": incidents, "resolved": resolved, "fingerprint": fingerprint}
+    return {"incidents": incidents, "resolved": resolved}
 
 
 @require_GET
 @permission_required("incidents.view_incident", raise_exception=True)
 def dashboard(request):
-    return render(request, "incidents/dashboard.html", _dashboard_context())
+    fingerprint = dashboard_fingerprint()
+    return pagecache.render_page(request, "incidents/dashboard.html", "dashboard", fingerprint,
+                                 lambda: {**_board_rows(), "fingerprint": fingerprint})
 
 
 @require_GET
 @permission_required("incidents.view_incident", raise_exception=True)
 def dashboard_poll(request):
     """204 while nothing changed; otherwise the board (with a new fingerprint)."""
-    if request.GET.get("fp") == dashboard_fingerprint():
+    fingerprint = dashboard_fingerprint()
+    if request.GET.get("fp") == fingerprint:
         return HttpResponse(status=204)
-    return render(request, "incidents/dashboard.html#board", _dashboard_context())
+    return render(request, "incidents/dashboard.html#board", {**_board_rows(), "fingerprint": fingerprint})
 
 
 # --- lists -----------------------------------------------------------------------------------------
@@ -290,6 +290,20 @@ def _incident(pk: int) -> Incident:
     return incident
 
 
+_REVISION_SQL = f"SELECT revision, status FROM {Incident._meta.db_table} WHERE id = %s"  # noqa: S608 - a model's table
+
+
+def _revision(pk: int) -> tuple[int, str]:
+    """The incident's revision and status, or 404: one indexed query written as SQL (compiling a queryset for
+    it costs more than running it, and the poll and the page ask it on almost every request)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_REVISION_SQL, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404("No such incident.")
+    return row
+
+
 def _checklist_groups(incident: Incident) -> list[dict]:
     """Items grouped by attached runbook, then by consecutive phase, in the runbook's order."""
     # Only the fields shown: the pinned version's snapshot (the whole runbook as JSON) would be decoded per item.
@@ -374,11 +388,18 @@ def _controls_context(incident: Incident) -> dict[str, Any]:
 @require_GET
 @permission_required("incidents.view_incident", raise_exception=True)
 def detail(request, pk):
-    incident = _incident(pk)
-    context = _page_context(request, incident)
-    context.update(_controls_context(incident))
-    context["showing_earlier"] = request.GET.get("before") is not None
-    return render(request, "incidents/detail.html", context)
+    """From one query while a page rendered for this revision, reader and filter is kept (pagecache.py)."""
+    revision, _ = _revision(pk)
+
+    def context():
+        full = _incident(pk)
+        context = _page_context(request, full)
+        context.update(_controls_context(full))
+        context["showing_earlier"] = request.GET.get("before") is not None
+        return context
+
+    return pagecache.render_page(request, "incidents/detail.html", "incident", (pk, revision),
+                                 context, shaped_by=(request.GET.get("kind", ""), request.GET.get("before")))
 
 
 def _live(request, incident: Incident, *, after: int | None, status: int = 200) -> HttpResponse:
@@ -391,44 +412,15 @@ def _live(request, incident: Incident, *, after: int | None, status: int = 200) 
     return render(request, "incidents/detail.html#live", context, status=status)
 
 
-@functools.cache
-def _poll_sql() -> str:
-    """The revision, the status and whether the user may view incidents, in one indexed query.
-
-    Written once as SQL (table names from the models): the poll is the hottest request of the console, and an
-    ORM queryset with two EXISTS costs more to compile than to run.
-    """
-    user_model = get_user_model()
-    q = connection.ops.quote_name
-    incident = q(Incident._meta.db_table)
-    perm, ctype = q(Permission._meta.db_table), q(ContentType._meta.db_table)
-    user_perms = q(user_model.user_permissions.through._meta.db_table)
-    user_groups = q(user_model.groups.through._meta.db_table)
-    group_perms = q(Group.permissions.through._meta.db_table)
-    granted = (f"SELECT 1 FROM {perm} p JOIN {ctype} ct ON ct.id = p.content_type_id "
-               f"WHERE p.codename = %(codename)s AND ct.app_label = %(app)s AND p.id IN ({{}})")
-    direct = granted.format(f"SELECT up.permission_id FROM {user_perms} up WHERE up.user_id = %(user)s")
-    grouped = granted.format(f"SELECT gp.permission_id FROM {group_perms} gp JOIN {user_groups} ug "
-                             f"ON ug.group_id = gp.group_id WHERE ug.user_id = %(user)s")
-    return (f"SELECT revision, status, (%(superuser)s OR EXISTS({direct}) OR EXISTS({grouped})) "  # noqa: S608
-            f"FROM {incident} WHERE id = %(pk)s")
-
-
 @require_GET
 def poll(request, pk):
-    """Unchanged: 204 after one query. Changed: the fragments that changed. Closed: 286 stops the poll."""
-    user = request.user
-    if not user.is_active:
+    """Unchanged: 204 after one query. Changed: the fragments that changed. Closed: 286 stops the poll.
+
+    Permissions come with the user (console/auth.py keeps both for reads), so the one query is the revision.
+    """
+    if not request.user.has_perm("incidents.view_incident"):
         return HttpResponseForbidden()
-    with connection.cursor() as cursor:
-        cursor.execute(_poll_sql(), {"superuser": bool(user.is_superuser), "codename": "view_incident",
-                                     "app": "incidents", "user": user.pk, "pk": pk})
-        row = cursor.fetchone()
-    if row is None:
-        raise Http404("No such incident.")
-    revision, status, allowed = row
-    if not allowed:
-        return HttpResponseForbidden()
+    revision, status = _revision(pk)
     if _int(request.GET.get("rev")) == revision:
         return HttpResponse(status=HTMX_STOP_POLLING if status == Status.CLOSED else 204)
     incident = _incident(pk)

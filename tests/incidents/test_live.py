@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.urls import reverse
 
@@ -32,15 +31,27 @@ def current(incident):
 
 
 @pytest.mark.parametrize("role", ["viewer", "responder", "commander", "admin"])
-def test_an_unchanged_poll_is_204_after_one_query(client, users, incident, role, django_assert_num_queries):
+def test_an_unchanged_poll_is_204_after_one_query(client, users, incident, role, settings, django_assert_num_queries):
+    settings.AUTH_MEMO_SECONDS = 10  # as deployed: reads reuse the user found a moment ago (console/auth.py)
     client.force_login(users[role])
     url = poll_url(incident, rev=current(incident), after=0)
-    client.get(url)  # warm anything per-process
-    # (session, unless sessions are read through the shared cache) + user + the revision with the permission
-    expected = 2 if settings.SESSION_ENGINE.endswith("cached_db") else 3
-    with django_assert_num_queries(expected):
+    client.get(url)  # the first request of a session finds its user
+    with django_assert_num_queries(1) as captured:
         response = client.get(url, HTTP_HX_REQUEST="true")
     assert response.status_code == 204 and response.content == b""
+    assert "revision" in captured.captured_queries[0]["sql"]
+
+
+def test_without_the_remembered_user_the_poll_adds_one_query_to_finding_the_user(client, viewer, incident, settings,
+                                                                                 django_assert_num_queries):
+    settings.AUTH_MEMO_SECONDS = 0
+    client.force_login(viewer)
+    url = poll_url(incident, rev=current(incident), after=0)
+    # the session (unless read through the shared cache), the user, their own and their roles' permissions
+    finding = 3 if settings.SESSION_ENGINE.endswith("cached_db") else 4
+    with django_assert_num_queries(finding + 1) as captured:
+        assert client.get(url).status_code == 204
+    assert "revision" in captured.captured_queries[-1]["sql"]
 
 
 def test_a_changed_poll_returns_only_new_events_and_oob_fragments(client, viewer, incident, commander):

@@ -16,6 +16,13 @@ from tests.factories import make_runbook, make_severities
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _rendered_every_time(settings):
+    """What rendering costs, so no kept page (incidents/pagecache.py): the rows added here are bulk-created,
+    which moves no incident's revision as every real change does. test_pagecache.py counts the kept pages."""
+    settings.FRAGMENT_CACHE_SECONDS = 0
+
+
 @pytest.fixture
 def sev(db):
     return make_severities()

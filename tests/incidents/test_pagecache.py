@@ -1,0 +1,123 @@
+"""Kept pages (incidents/pagecache.py): served again while unchanged, never across a change, a person or a token."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from incidents.models import Incident
+from incidents.pagecache import csrf_placeholder
+from tests.factories import make_runbook, make_severities
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+ANY_TOKEN = re.compile(r'(csrfmiddlewaretoken" value="|"X-CSRFToken": ")[A-Za-z0-9]{64}')
+
+
+@pytest.fixture(autouse=True)
+def _as_deployed(settings):
+    settings.FRAGMENT_CACHE_SECONDS = 90
+    settings.AUTH_MEMO_SECONDS = 10
+
+
+@pytest.fixture
+def incident(commander):
+    runbook = make_runbook("Queue backlog", steps=[("triage", "Check the queue depth", []),
+                                                   ("mitigation", "Add consumers", [])])
+    return Incident.declare(title="Orders stuck", severity=make_severities()[0], by=commander, commander=commander,
+                            runbooks=[runbook])
+
+
+def csrf_client(user) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("url", ["dashboard", "incident"])
+def test_a_kept_page_is_served_from_one_query_and_reads_the_same(client, commander, incident, url,
+                                                                 django_assert_num_queries):
+    path = reverse("dashboard") if url == "dashboard" else incident.get_absolute_url()
+    client.force_login(commander)
+    first = client.get(path).content.decode()
+    with django_assert_num_queries(1):  # the fingerprint or the revision
+        second = client.get(path).content.decode()
+    assert ANY_TOKEN.sub(r"\1", first) == ANY_TOKEN.sub(r"\1", second)
+    assert "Orders stuck" in second and csrf_placeholder() not in second
+
+
+def test_a_change_shows_on_the_next_read(client, commander, incident):
+    client.force_login(commander)
+    assert "0 / 2" in client.get(incident.get_absolute_url()).content.decode()
+    assert "0 / 2" in client.get(reverse("dashboard")).content.decode()
+    incident.checklist.first().tick(by=commander)
+    assert "1 / 2" in client.get(incident.get_absolute_url()).content.decode()
+    assert "1 / 2" in client.get(reverse("dashboard")).content.decode()
+
+
+def test_each_reader_gets_their_own_page(commander, commander2, viewer, incident):
+    pages = {user.username: csrf_client(user).get(incident.get_absolute_url()).content.decode()
+             for user in (commander, commander2, viewer)}
+    for name, page in pages.items():
+        assert f'<span class="muted">{name}</span>' in page  # the header names the reader, not the first one
+    assert "Move to" in pages["carl"] and "Move to" not in pages["vera"]  # buttons follow the reader's role
+
+
+def test_forms_on_a_kept_page_carry_the_readers_own_token(commander, commander2, incident):
+    csrf_client(commander).get(incident.get_absolute_url())  # rendered and kept for cora
+    carl = csrf_client(commander2)
+    carl.get(incident.get_absolute_url())
+    page = carl.get(incident.get_absolute_url()).content.decode()  # carl's kept copy
+    item = incident.checklist.first()
+    token = next(t for t in TOKEN.findall(page))
+    assert TOKEN.findall(page) and set(TOKEN.findall(page)) == {token}
+    url = reverse("incidents:item", args=[incident.pk, item.pk])
+    response = carl.post(url, {"action": "tick", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.state == "done" and item.changed_by == commander2
+
+
+def test_a_token_from_someone_elses_page_is_refused(commander, commander2, incident):
+    page = csrf_client(commander).get(incident.get_absolute_url()).content.decode()
+    carl = csrf_client(commander2)
+    carl.get(incident.get_absolute_url())
+    item = incident.checklist.first()
+    response = carl.post(reverse("incidents:item", args=[incident.pk, item.pk]),
+                         {"action": "tick", "csrfmiddlewaretoken": TOKEN.search(page).group(1)})
+    assert response.status_code == 403
+    item.refresh_from_db()
+    assert item.state == "open"
+
+
+def test_a_page_with_a_message_is_rendered_for_that_request_only(client, commander, incident):
+    client.force_login(commander)
+    client.get(incident.get_absolute_url())  # kept
+    response = client.post(reverse("incidents:transition", args=[incident.pk]),
+                           {"to": "investigating", "revision": 1_000}, follow=True)
+    assert "Someone else changed this incident" in response.content.decode()  # the stale form's message
+    again = client.get(incident.get_absolute_url()).content.decode()
+    assert 'class="message message-error"' not in again  # shown once, not kept
+
+
+def test_ages_are_rendered_again_each_minute(client, commander, incident):
+    client.force_login(commander)
+    declared = incident.declared_at.timestamp()
+    with time_machine.travel(declared + 61, tick=False):
+        assert ">1 min<" in client.get(reverse("dashboard")).content.decode()
+        assert ">1 min<" in client.get(reverse("dashboard")).content.decode()
+    with time_machine.travel(declared + 185, tick=False):
+        assert ">3 min<" in client.get(reverse("dashboard")).content.decode()
+
+
+def test_kept_pages_off_renders_every_time(client, commander, incident, settings, django_assert_max_num_queries):
+    settings.FRAGMENT_CACHE_SECONDS = 0
+    client.force_login(commander)
+    client.get(incident.get_absolute_url())
+    with pytest.raises(pytest.fail.Exception), django_assert_max_num_queries(1):
+        client.get(incident.get_absolute_url())
