@@ -15,10 +15,11 @@ import copy
 import threading
 import time
 from collections import OrderedDict
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.middleware import AuthenticationMiddleware, get_user
+from django.contrib.auth.middleware import AuthenticationMiddleware, auser, get_user
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -96,9 +97,11 @@ class RememberedAuthenticationMiddleware(AuthenticationMiddleware):
     """AuthenticationMiddleware whose reads reuse the user found for the same session a moment ago."""
 
     def process_request(self, request):
-        super().process_request(request)
-        if request.method in READS:
-            request.user = SimpleLazyObject(lambda: _remembered_user(request))
+        if request.method not in READS:
+            return super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _remembered_user(request))
+        request.auser = partial(auser, request)
+        return None
 
     def process_response(self, request, response):
         # What SessionMiddleware says when it reads the session: the answer depends on the cookie.

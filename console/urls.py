@@ -4,12 +4,13 @@ from django.urls import include, path
 from incidents import accounts, health
 from incidents import views as incident_views
 
+# Patterns are tried in order: incidents first, as every open incident page polls there every second.
 urlpatterns = [
+    path("incidents/", include("incidents.urls")),
     path("", incident_views.dashboard, name="dashboard"),
     path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", accounts.login, name="login"),
     path("accounts/logout/", accounts.logout, name="logout"),
-    path("incidents/", include("incidents.urls")),
     path("runbooks/", include("runbooks.urls")),
     path("admin/", admin.site.urls),
 ]

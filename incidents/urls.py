@@ -4,13 +4,13 @@ from . import command_urls, views
 
 app_name = "incidents"
 urlpatterns = [
+    path("<int:pk>/poll/", views.poll, name="poll"),  # first: most requests the console serves are this one
     path("", views.incident_list, name="list"),
     path("live/", views.dashboard_poll, name="dashboard_poll"),
     path("declare/", views.declare, name="declare"),
     path("declare/suggest/", views.declare_suggest, name="declare_suggest"),
     path("postmortems/", views.postmortems, name="postmortems"),
     path("<int:pk>/", views.detail, name="detail"),
-    path("<int:pk>/poll/", views.poll, name="poll"),
     path("<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("<int:pk>/status/", views.transition, name="transition"),
     path("<int:pk>/severity/", views.change_severity, name="severity"),
