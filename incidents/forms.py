@@ -55,6 +55,9 @@ class RoleForm(RevisionForm):
 
 
 class AttachForm(RevisionForm):
+    """Attaching only adds: a form from an older page is still right (a runbook attached twice is refused)."""
+
+    revision = forms.IntegerField(min_value=1, required=False)
     runbook = forms.ModelChoiceField(
         queryset=Runbook.objects.all(),
         error_messages={"required": "Choose a runbook to attach.", "invalid_choice": "That runbook does not exist."})

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/severity/", views.change_severity, name="severity"),
     path("<int:pk>/roles/", views.assign_role, name="role"),
     path("<int:pk>/runbooks/", views.attach, name="attach"),
+    path("<int:pk>/runbooks/find/", views.attach_search, name="attach_search"),
     path("<int:pk>/notes/", views.add_note, name="note"),
     path("<int:pk>/items/<int:item_pk>/", views.item_action, name="item"),
     *command_urls.urlpatterns,

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from runbooks.models import Phase, Runbook, SeverityLevel
+from runbooks.search import clean_query, search_runbooks
 
 from . import pagecache
 from .forms import AttachForm, DeclareForm, NoteForm, RoleForm, SeverityForm, TransitionForm, first_error
@@ -377,11 +378,9 @@ def _page_context(request, incident: Incident, *, after: int | None = None) -> d
 
 def _controls_context(incident: Incident) -> dict[str, Any]:
     """Choices for the commander's forms (one query each, whatever the size of the incident)."""
-    attached = incident.runbooks.values("runbook_id")
     return {
         "severities": SeverityLevel.objects.all(),
         "people": get_user_model().objects.filter(is_active=True).order_by("username"),
-        "attachable": Runbook.objects.exclude(pk__in=attached).only("pk", "title", "key").order_by("title"),
     }
 
 
@@ -508,6 +507,31 @@ def attach(request, pk):
     data = form.cleaned_data
     return _attempt(request, incident, lambda: incident.attach_runbook(
         data["runbook"], by=request.user, revision=data["revision"]))
+
+
+ATTACH_CHOICES = 8
+
+
+@require_GET
+@permission_required("incidents.command_incident", raise_exception=True)
+def attach_search(request, pk):
+    """Runbooks to attach, found as the commander types (htmx), or a page of them without JavaScript.
+
+    An empty box offers the runbooks that match the incident's title and symptoms; attached ones are left out.
+    """
+    incident = _incident(pk)
+    q = clean_query(request.GET.get("q"))
+    attached = set(incident.runbooks.values_list("runbook_id", flat=True))
+    wanted = ATTACH_CHOICES + len(attached)
+    if q:
+        candidates = list(search_runbooks(q)[:wanted])
+    else:
+        candidates = [s.runbook for s in _match(f"{incident.title}\n{incident.summary}", limit=wanted)]
+    context = {"incident": incident, "q": q, "closed": incident.status == Status.CLOSED,
+               "found": [r for r in candidates if r.pk not in attached][:ATTACH_CHOICES]}
+    if request.htmx:
+        return render(request, "incidents/detail.html#attach-results", context)
+    return render(request, "incidents/attach.html", context)
 
 
 @permission_required("incidents.respond_incident", raise_exception=True)

@@ -32,6 +32,7 @@ ACCESS: dict[str, tuple[str | None, str]] = {
     "incidents:severity": ("commander", "post-only"),
     "incidents:role": ("commander", "post-only"),
     "incidents:attach": ("commander", "post-only"),
+    "incidents:attach_search": ("commander", "get"),
     "incidents:note": ("responder", "post-only"),
     "incidents:item": ("responder", "post-only"),
     "incidents:run_new": ("responder", "get"),
