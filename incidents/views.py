@@ -461,51 +461,40 @@ def acknowledge(request, pk):
     return _attempt(request, incident, lambda: incident.acknowledge(by=request.user))
 
 
+def _change_from_form(request, pk, form_class, change) -> HttpResponse:
+    """Validate `form_class` from the POST, then make `change(incident, cleaned_data)`; say why when refused."""
+    incident = _incident(pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _refuse(request, incident, form)
+    return _attempt(request, incident, lambda: change(incident, form.cleaned_data))
+
+
 @permission_required("incidents.command_incident", raise_exception=True)
 @require_POST
 def transition(request, pk):
-    incident = _incident(pk)
-    form = TransitionForm(request.POST)
-    if not form.is_valid():
-        return _refuse(request, incident, form)
-    data = form.cleaned_data
-    return _attempt(request, incident, lambda: incident.transition(
+    return _change_from_form(request, pk, TransitionForm, lambda incident, data: incident.transition(
         data["to"], by=request.user, revision=data["revision"], note=data["note"].strip()))
 
 
 @permission_required("incidents.command_incident", raise_exception=True)
 @require_POST
 def change_severity(request, pk):
-    incident = _incident(pk)
-    form = SeverityForm(request.POST)
-    if not form.is_valid():
-        return _refuse(request, incident, form)
-    data = form.cleaned_data
-    return _attempt(request, incident, lambda: incident.change_severity(
+    return _change_from_form(request, pk, SeverityForm, lambda incident, data: incident.change_severity(
         data["severity"], by=request.user, revision=data["revision"]))
 
 
 @permission_required("incidents.command_incident", raise_exception=True)
 @require_POST
 def assign_role(request, pk):
-    incident = _incident(pk)
-    form = RoleForm(request.POST)
-    if not form.is_valid():
-        return _refuse(request, incident, form)
-    data = form.cleaned_data
-    return _attempt(request, incident, lambda: incident.assign_role(
+    return _change_from_form(request, pk, RoleForm, lambda incident, data: incident.assign_role(
         data["role"], data["user"], by=request.user, revision=data["revision"]))
 
 
 @permission_required("incidents.command_incident", raise_exception=True)
 @require_POST
 def attach(request, pk):
-    incident = _incident(pk)
-    form = AttachForm(request.POST)
-    if not form.is_valid():
-        return _refuse(request, incident, form)
-    data = form.cleaned_data
-    return _attempt(request, incident, lambda: incident.attach_runbook(
+    return _change_from_form(request, pk, AttachForm, lambda incident, data: incident.attach_runbook(
         data["runbook"], by=request.user, revision=data["revision"]))
 
 
@@ -537,11 +526,8 @@ def attach_search(request, pk):
 @permission_required("incidents.respond_incident", raise_exception=True)
 @require_POST
 def add_note(request, pk):
-    incident = _incident(pk)
-    form = NoteForm(request.POST)
-    if not form.is_valid():
-        return _refuse(request, incident, form)
-    return _attempt(request, incident, lambda: incident.add_note(form.cleaned_data["text"], by=request.user))
+    return _change_from_form(request, pk, NoteForm, lambda incident, data: incident.add_note(
+        data["text"], by=request.user))
 
 
 @permission_required("incidents.respond_incident", raise_exception=True)

@@ -40,3 +40,13 @@ def make_runbook(title: str = "Checkout latency high", *, steps=None, service=No
                 Command.objects.create(step=step, order=n, text=command)
         runbook.record_version(note="created by a test")
     return runbook
+
+
+def declare_queue_incident(by, *, commander=None, severity=None):
+    """An open SEV1 "Orders stuck" with a two-step runbook attached (triage, then mitigation)."""
+    from incidents.models import Incident
+
+    runbook = make_runbook("Queue backlog", steps=[("triage", "Check the queue depth", []),
+                                                   ("mitigation", "Add consumers", [])])
+    return Incident.declare(title="Orders stuck", severity=severity or make_severities()[0], by=by,
+                            commander=commander, runbooks=[runbook])

@@ -7,18 +7,14 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from incidents.models import Incident, Status
-from tests.factories import make_runbook, make_severities
+from tests.factories import declare_queue_incident
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def incident(db, commander):
-    sev = make_severities()
-    runbook = make_runbook("Queue backlog", steps=[("triage", "Check the queue depth", []),
-                                                   ("mitigation", "Add consumers", [])])
-    return Incident.declare(title="Orders stuck", severity=sev[0], by=commander, commander=commander,
-                            runbooks=[runbook])
+    return declare_queue_incident(commander, commander=commander)
 
 
 def poll_url(incident, **params):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from incidents.models import ChecklistItem, EventKind, Incident, IncidentError, Status, TimelineEvent
-from tests.factories import make_runbook, make_severities
+from tests.factories import declare_queue_incident, make_runbook, make_severities
 
 pytestmark = pytest.mark.django_db
 
@@ -17,9 +17,7 @@ def sev(db):
 
 @pytest.fixture
 def incident(sev, commander):
-    runbook = make_runbook("Queue backlog", steps=[("triage", "Check the queue depth", []),
-                                                   ("mitigation", "Add consumers", [])])
-    return Incident.declare(title="Orders stuck", severity=sev[0], by=commander, runbooks=[runbook])
+    return declare_queue_incident(commander, severity=sev[0])
 
 
 def test_the_whole_lifecycle_stamps_each_time(incident, commander):

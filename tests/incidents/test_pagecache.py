@@ -9,9 +9,8 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from incidents.models import Incident
 from incidents.pagecache import csrf_placeholder
-from tests.factories import make_runbook, make_severities
+from tests.factories import declare_queue_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +26,7 @@ def _as_deployed(settings):
 
 @pytest.fixture
 def incident(commander):
-    runbook = make_runbook("Queue backlog", steps=[("triage", "Check the queue depth", []),
-                                                   ("mitigation", "Add consumers", [])])
-    return Incident.declare(title="Orders stuck", severity=make_severities()[0], by=commander, commander=commander,
-                            runbooks=[runbook])
+    return declare_queue_incident(commander, commander=commander)
 
 
 def csrf_client(user) -> Client:

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import Incident, Status, TimelineEvent
-from tests.factories import make_runbook, make_severities
+from tests.factories import declare_queue_incident, make_severities
 
 pytestmark = pytest.mark.django_db
 
@@ -30,10 +30,7 @@ def sev(db):
 
 @pytest.fixture
 def incident(sev, commander):
-    runbook = make_runbook("Queue backlog", steps=[("triage", "Check the queue depth", []),
-                                                   ("mitigation", "Add consumers", [])])
-    incident = Incident.declare(title="Orders stuck", severity=sev[0], by=commander, commander=commander,
-                                runbooks=[runbook])
+    incident = declare_queue_incident(commander, commander=commander, severity=sev[0])
     incident.checklist.first().tick(by=commander)
     return incident
 
