@@ -69,8 +69,8 @@ def main() -> int:
         django_setup()
         from django.contrib.auth.models import Group, User
 
+        from accounts.roles import COMMANDER
         from incidents.models import CommandRun, ExecutionTarget, Incident
-        from incidents.roles import COMMANDER
         from tests.factories import make_runbook, make_severities
 
         user = User.objects.create_user("cora", password="pw")

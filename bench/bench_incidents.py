@@ -32,8 +32,8 @@ def make_data() -> tuple[int, int]:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from accounts.roles import COMMANDER
     from incidents.models import Incident, Status, TimelineEvent
-    from incidents.roles import COMMANDER
     from runbooks.models import Command, Runbook, SeverityLevel, Step
 
     started = time.monotonic()

@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_htmx",
     "template_partials",
+    "console",
+    "accounts",
     "runbooks",
     "incidents",
 ]
@@ -93,7 +95,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "console.auth.RememberedAuthenticationMiddleware",
+    "accounts.memo.RememberedAuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -157,7 +159,7 @@ CACHES = {
         if _CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),
-    # Rendered page fragments (incidents/fragments.py), in each process's memory: their keys carry the version
+    # Rendered page fragments (incidents/pagecache.py), in each process's memory: their keys carry the version
     # of what they show, so no process can serve another's stale copy, and a local read costs no round trip.
     "fragments": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -185,7 +187,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
-# Reads (GET/HEAD) reuse the user found for the same session this long, per process (console/auth.py);
+# Reads (GET/HEAD) reuse the user found for the same session this long, per process (accounts/memo.py);
 # changes always look again. 0 turns it off (the tests' default, so their query counts show every lookup).
 AUTH_MEMO_SECONDS = env_int("AUTH_MEMO_SECONDS", 0 if TESTING else 10)
 LOGIN_REDIRECT_URL = "dashboard"

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from incidents import accounts, health
+from console import health
 from incidents import views as incident_views
 
 # Patterns are tried in order: incidents first, as every open incident page polls there every second.
@@ -9,8 +9,7 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("", incident_views.dashboard, name="dashboard"),
     path("healthz", health.healthz, name="healthz"),
-    path("accounts/login/", accounts.login, name="login"),
-    path("accounts/logout/", accounts.logout, name="logout"),
+    path("accounts/", include("accounts.urls")),
     path("runbooks/", include("runbooks.urls")),
     path("admin/", admin.site.urls),
 ]

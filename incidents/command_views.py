@@ -9,8 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from runbooks import languages
+
 from .forms_commands import CommandRunForm
-from .models import RUNNABLE_LANGUAGES, ChecklistItem, CommandRun, Incident, IncidentError
+from .models import ChecklistItem, CommandRun, Incident, IncidentError
 
 
 def _incident(pk: int) -> Incident:
@@ -47,7 +49,7 @@ def run_new(request, pk, item_pk, index):
         messages.error(request, "That step has no such command to run.")
         return redirect(incident)
     command = item.commands[index]
-    runnable = (command.get("language") or "bash") in RUNNABLE_LANGUAGES
+    runnable = languages.is_runnable(command.get("language"))
     form = CommandRunForm(request.POST or None, item=item, index=index)
     plan = None
     if request.method == "POST" and runnable and form.is_valid():

@@ -1,4 +1,4 @@
-"""Thin Celery tasks: ids in, re-fetch, guard, act. How a command really runs lives in incidents/execution.py."""
+"""Thin Celery tasks: ids in, re-fetch, guard, act. How a command really runs lives in incidents/execution/."""
 
 from __future__ import annotations
 

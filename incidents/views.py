@@ -42,7 +42,6 @@ from .models import (
 from .templatetags.incident_tags import hms, iso
 
 TIMELINE_LIMIT = 200
-RUNNABLE = ("bash", "sh", "shell", "sql")
 PAGE_SIZE = 50
 HTMX_STOP_POLLING = 286
 
@@ -370,7 +369,7 @@ def _page_context(request, incident: Incident, *, after: int | None = None) -> d
     return {
         "incident": incident, "groups": groups, "items_done": done, "items_total": total,
         "events": events, "more_events": more, "earliest_id": events[-1]["pk"] if events else None,
-        "last_event_id": last_id, "kind": kind, "kinds": EventKind.choices, "runnable": RUNNABLE,
+        "last_event_id": last_id, "kind": kind, "kinds": EventKind.choices,
         "roles": [(key, label, getattr(incident, key)) for key, label in ROLES.items()],
         "statuses": [(s, Status(s).label) for s in incident.allowed_transitions],
     }
@@ -415,7 +414,7 @@ def _live(request, incident: Incident, *, after: int | None, status: int = 200) 
 def poll(request, pk):
     """Unchanged: 204 after one query. Changed: the fragments that changed. Closed: 286 stops the poll.
 
-    Permissions come with the user (console/auth.py keeps both for reads), so the one query is the revision.
+    Permissions come with the user (accounts/memo.py keeps both for reads), so the one query is the revision.
     """
     if not request.user.has_perm("incidents.view_incident"):
         return HttpResponseForbidden()

@@ -145,7 +145,7 @@ class RunbookAdmin(admin.ModelAdmin):
 
     def _import_store(self, request: HttpRequest) -> HttpResponse:
         from runbooks.importer import parse_document
-        from runbooks.importer.store import store_document
+        from runbooks.store import store_document
 
         pending = request.session.get(IMPORT_SESSION_KEY)
         if not pending or pending.get("token") != request.POST.get("token"):
@@ -165,7 +165,7 @@ class RunbookAdmin(admin.ModelAdmin):
 
 def _previews(files: list[tuple[str, bytes]]) -> list[dict]:
     from runbooks.importer import parse_document
-    from runbooks.importer.store import preview_document
+    from runbooks.store import preview_document
 
     previews = []
     for name, data in files:
@@ -211,7 +211,7 @@ class ImportForm(forms.Form):
     )
 
     def clean_files(self) -> list[tuple[str, bytes]]:
-        from runbooks.importer.store import unreadable_reason
+        from runbooks.store import unreadable_reason
 
         uploads = self.cleaned_data["files"]
         if len(uploads) > MAX_UPLOAD_FILES:

@@ -319,10 +319,13 @@ class Command(models.Model):
 
     @property
     def runnable(self) -> bool:
-        return self.language in {"bash", "sh", "shell", "sql", "console"}
+        from runbooks.languages import is_runnable
+
+        return is_runnable(self.language)
 
     def save(self, *args, **kwargs) -> None:
-        from runbooks.commandtext import find_parameters, is_destructive
+        from runbooks.commandtext import find_parameters
+        from runbooks.destructive import is_destructive
 
         self.parameters = find_parameters(self.text)
         self.destructive = is_destructive(self.text, self.language)

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from incidents.roles import ADMIN, COMMANDER, RESPONDER, VIEWER
+from accounts.roles import ADMIN, COMMANDER, RESPONDER, VIEWER
 
 CI = os.environ.get("CI", "").lower() == "true"
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + ORM calls inside browser tests
@@ -50,7 +50,7 @@ def _fresh_process_memory():
     """Rendered pages and remembered users live in process memory: each test starts without another's."""
     from django.core.cache import caches
 
-    from console.auth import memo
+    from accounts.memo import memo
 
     caches["fragments"].clear()
     memo.clear()
@@ -61,7 +61,7 @@ def restore_roles() -> None:
     from django.apps import apps
     from django.contrib.auth.models import Group
 
-    from incidents.roles import ROLE_NAMES, ensure_roles
+    from accounts.roles import ROLE_NAMES, ensure_roles
 
     if Group.objects.filter(name__in=ROLE_NAMES).count() != len(ROLE_NAMES):
         ensure_roles(apps, migrating=False)

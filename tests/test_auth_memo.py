@@ -1,4 +1,4 @@
-"""console/auth.py: reads reuse the user found for a session a moment ago; changes always look again."""
+"""accounts/memo.py: reads reuse the user found for a session a moment ago; changes always look again."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
 
-from console import auth
+from accounts import memo as auth
+from accounts.roles import COMMANDER
 from incidents.models import Incident
-from incidents.roles import COMMANDER
 from tests.factories import make_runbook, make_severities
 
 pytestmark = pytest.mark.django_db

@@ -7,14 +7,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from runbooks.commandtext import (
-    ParameterError,
-    find_parameters,
-    is_destructive,
-    render_script,
-    scan_bash,
-    scan_sql,
-)
+from runbooks.commandtext import ParameterError, find_parameters, render_script
+from runbooks.destructive import is_destructive
+from runbooks.scanning import scan_bash, scan_sql
 
 # --- parameter discovery ----------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import OperationalError
 from django.urls import reverse
 
-from incidents import health
+from console import health
 
 
 @pytest.fixture

@@ -10,7 +10,20 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from runbooks import languages
+
 register = template.Library()
+
+
+@register.filter
+def runnable(language: str | None) -> bool:
+    """Whether the console can run a command in this language (runbooks.languages decides)."""
+    return languages.is_runnable(language)
+
+
+@register.filter
+def not_runnable_reason(language: str | None) -> str:
+    return languages.not_runnable_reason(language)
 
 
 @register.filter

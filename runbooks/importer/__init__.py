@@ -2,7 +2,7 @@
 
     bytes -> text (text.py) -> section tree (sections.py) -> recognisers (recognisers/) -> ImportedDocument
 
-No ORM here: `runbooks.importer.store` is the one place that writes to the database. `parse_document` never
+No ORM here: `runbooks.store` is the one place that writes to the database. `parse_document` never
 raises for bad input; a document it cannot read comes back with no runbooks and a warning saying why.
 """
 

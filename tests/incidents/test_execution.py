@@ -23,6 +23,7 @@ from incidents.execution import (
     programs_in,
     redact,
     run,
+    runner,
     split_dsn,
 )
 from runbooks.commandtext import ParameterError, render_script
@@ -276,7 +277,7 @@ def test_a_missing_program_is_named_with_the_host_before_anything_starts():
 
 
 def test_a_program_missing_at_run_time_is_recognised_from_the_shell(monkeypatch):
-    monkeypatch.setattr(execution, "_missing_program", lambda programs, host: None)
+    monkeypatch.setattr(runner, "_missing_program", lambda programs, host: None)
     result = run_bash("kubectl-nonexistent get pods", {"kubectl-nonexistent"})
     assert result.exit_code == 127
     assert result.reason == f"kubectl-nonexistent: not found on worker host {socket.gethostname()}"

@@ -28,7 +28,7 @@ def current(incident):
 
 @pytest.mark.parametrize("role", ["viewer", "responder", "commander", "admin"])
 def test_an_unchanged_poll_is_204_after_one_query(client, users, incident, role, settings, django_assert_num_queries):
-    settings.AUTH_MEMO_SECONDS = 10  # as deployed: reads reuse the user found a moment ago (console/auth.py)
+    settings.AUTH_MEMO_SECONDS = 10  # as deployed: reads reuse the user found a moment ago (accounts/memo.py)
     client.force_login(users[role])
     url = poll_url(incident, rev=current(incident), after=0)
     client.get(url)  # the first request of a session finds its user

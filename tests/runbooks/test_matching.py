@@ -128,7 +128,7 @@ def test_alert_key_ignores_case_and_separators():
 
 def _import_seeds():
     from runbooks.importer import parse_document
-    from runbooks.importer.store import store_document
+    from runbooks.store import store_document
 
     for path in sorted(SEEDS.glob("*.txt")):
         store_document(parse_document(path.read_bytes(), source=path.name))

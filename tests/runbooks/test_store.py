@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from runbooks.importer.store import preview_document, store_document, unreadable_reason
 from runbooks.importer.types import (
     ImportedCommand,
     ImportedContact,
@@ -25,6 +24,7 @@ from runbooks.models import (
     SourceDocument,
     Step,
 )
+from runbooks.store import preview_document, store_document, unreadable_reason
 
 pytestmark = pytest.mark.django_db
 

@@ -14,11 +14,11 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from accounts.roles import ADMIN, COMMANDER, RESPONDER, VIEWER
 from incidents.models import ExecutionTarget, Incident
-from incidents.roles import ADMIN, COMMANDER, RESPONDER, VIEWER
 from runbooks.importer import parse_document
-from runbooks.importer.store import store_document
 from runbooks.models import Runbook, SeverityLevel
+from runbooks.store import store_document
 
 DEMO_DIR = Path(__file__).resolve().parents[3] / "runbooks" / "demo"
 DEMO_PROGRAMS = ["uptime", "df", "sleep", "echo", "date", "seq", "ps", "free", "hostname", "uname", "cat",

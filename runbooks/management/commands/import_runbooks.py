@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError, ProgrammingError
 
 from runbooks.importer import parse_document, to_contract
-from runbooks.importer.store import plural, preview_document, store_document, unreadable_reason
+from runbooks.store import plural, preview_document, store_document, unreadable_reason
 
 
 class Command(BaseCommand):

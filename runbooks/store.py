@@ -1,4 +1,7 @@
-"""Store one parsed document: runbooks, severity levels, contacts and escalation, idempotently.
+"""Store what the importer read from one document: runbooks, severity levels, contacts and escalation.
+
+The importer (`runbooks.importer`) keeps no ORM; this module, beside the models it writes, is where a parsed
+document becomes rows, idempotently.
 
 Everything a document holds is stored in one transaction: a failure anywhere leaves nothing of that
 document behind. Importing the same document twice changes nothing and records no new version.
@@ -13,6 +16,7 @@ from pathlib import PurePath
 
 from django.db import models, transaction
 
+from runbooks import languages
 from runbooks.models import (
     Command,
     Contact,
@@ -256,7 +260,7 @@ def _wanted_steps(imported) -> list[dict]:
             "text": (getattr(step, "text", None) or "").strip(),
             "checkbox": bool(getattr(step, "checkbox", False)),
             "commands": [
-                {"language": _fit(Command, "language", getattr(c, "language", None) or "bash"),
+                {"language": _fit(Command, "language", languages.normalise(getattr(c, "language", None))),
                  "text": (c.text or "").strip("\n")}
                 for c in getattr(step, "commands", None) or []
                 if (c.text or "").strip()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from celery import current_app as celery_app
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
-
-from console.celery import app as celery_app
 
 
 def _first_line(exc: Exception) -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from celery import current_app as celery_app
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
-from console.celery import app as celery_app
 
 
 def _database() -> dict:

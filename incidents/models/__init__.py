@@ -1,0 +1,25 @@
+"""What happened, one module per concern: the incident and its timeline, checklists, command runs.
+
+Import models from here (`from incidents.models import Incident`); vocabularies live in `incidents.choices`.
+"""
+
+from ..choices import OPEN_STATUSES, ROLES, TRANSITIONS, EventKind, EventSource, Status
+from .checklist import ChecklistItem, IncidentRunbook
+from .incident import Incident, IncidentError, IncidentQuerySet, TimelineEvent, TimelineEventQuerySet
+from .runs import (
+    PANEL_OUTPUT_TAIL,
+    PANEL_RUNS,
+    TRUNCATION_MARKER,
+    CommandRun,
+    CommandRunQuerySet,
+    ExecutionTarget,
+    RunPlan,
+    RunsPanel,
+)
+
+__all__ = [
+    "OPEN_STATUSES", "PANEL_OUTPUT_TAIL", "PANEL_RUNS", "ROLES", "TRANSITIONS",
+    "TRUNCATION_MARKER", "ChecklistItem", "CommandRun", "CommandRunQuerySet", "EventKind", "EventSource",
+    "ExecutionTarget", "Incident", "IncidentError", "IncidentQuerySet", "IncidentRunbook", "RunPlan", "RunsPanel",
+    "Status", "TimelineEvent", "TimelineEventQuerySet",
+]
