@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "accounts",
     "runbooks",
     "incidents",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -271,6 +272,13 @@ CELERY_BEAT_SCHEDULE = {
     "audit-lost-command-runs": {"task": "incidents.tasks.audit_lost_runs", "schedule": 30.0},
 }
 COMMAND_HEARTBEAT_TIMEOUT_SECONDS = env_int("COMMAND_HEARTBEAT_TIMEOUT_SECONDS", 60)
+
+# --- alerts in and the REST API (api/) ---------------------------------------------------------------
+# The address people and senders reach the console at: printed webhook URLs (create_integration) use it.
+CONSOLE_URL = env_str("CONSOLE_URL", "http://127.0.0.1:8000")
+# Requests per minute per token, counted in the shared cache (CACHE_URL; per process without it). 0: no limit.
+ALERTS_RATE_LIMIT_PER_MINUTE = env_int("ALERTS_RATE_LIMIT_PER_MINUTE", 600)
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600)
 
 LOGGING = {
     "version": 1,

@@ -89,3 +89,7 @@ class CommandRunAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- alerts in: integrations and the inbox (incidents/admin_alerts.py) -----------------------------------
+from . import admin_alerts  # noqa: E402, F401

@@ -4,6 +4,7 @@ Import models from here (`from incidents.models import Incident`); vocabularies 
 """
 
 from ..choices import OPEN_STATUSES, ROLES, TRANSITIONS, EventKind, EventSource, Status
+from .alerts import Alert, AlertDelivery, AlertGroup, Integration
 from .checklist import ChecklistItem, IncidentRunbook
 from .incident import Incident, IncidentError, IncidentQuerySet, TimelineEvent, TimelineEventQuerySet
 from .runs import (
@@ -18,6 +19,7 @@ from .runs import (
 )
 
 __all__ = [
+    "Alert", "AlertDelivery", "AlertGroup", "Integration",
     "OPEN_STATUSES", "PANEL_OUTPUT_TAIL", "PANEL_RUNS", "ROLES", "TRANSITIONS",
     "TRUNCATION_MARKER", "ChecklistItem", "CommandRun", "CommandRunQuerySet", "EventKind", "EventSource",
     "ExecutionTarget", "Incident", "IncidentError", "IncidentQuerySet", "IncidentRunbook", "RunPlan", "RunsPanel",

@@ -150,7 +150,7 @@ class Incident(models.Model):
                 incident._event(EventKind.ROLE, by, f"{_name(commander)} is commander",
                                 data={"role": "commander", "user": commander.pk})
             for runbook in runbooks:
-                incident._attach(runbook, by)
+                incident._attach(runbook, by, source=source)
         return incident
 
     def _locked(self) -> Incident:
@@ -194,7 +194,8 @@ class Incident(models.Model):
             self._event(EventKind.ACKNOWLEDGED, by, f"Acknowledged by {_name(by)}")
             self._bump()
 
-    def transition(self, to: str, *, by, revision: int | None = None, note: str = "") -> None:
+    def transition(self, to: str, *, by, revision: int | None = None, note: str = "",
+                   source: str = EventSource.WEB) -> None:
         with transaction.atomic():
             self._locked()
             self.check_revision(revision)
@@ -208,8 +209,9 @@ class Incident(models.Model):
                      Status.CLOSED: "closed_at"}.get(to)
             if stamp:
                 changes[stamp] = now
-            # Moving an incident on means someone is on it: that acknowledges it too.
-            if not self.acknowledged_at:
+            # Moving an incident on means someone is on it: that acknowledges it too (not so when the console
+            # moves it by itself, e.g. every alert resolved: by=None).
+            if not self.acknowledged_at and by is not None:
                 changes.update(acknowledged_at=now, acknowledged_by=by)
             if to in OPEN_STATUSES and self.status == Status.RESOLVED:
                 changes["resolved_at"] = None  # reopened
@@ -218,7 +220,7 @@ class Incident(models.Model):
             for k, v in changes.items():
                 setattr(self, k, v)
             message = f"{Status(old).label} → {Status(to).label}" + (f": {note}" if note else "")
-            self._event(EventKind.STATUS, by, message, data={"from": old, "to": to, "note": note})
+            self._event(EventKind.STATUS, by, message, data={"from": old, "to": to, "note": note}, source=source)
             self._bump()
 
     def change_severity(self, severity: SeverityLevel, *, by, revision: int | None = None) -> None:
@@ -273,7 +275,7 @@ class Incident(models.Model):
             self._bump()
         return attached
 
-    def _attach(self, runbook: Runbook, by) -> IncidentRunbook:
+    def _attach(self, runbook: Runbook, by, *, source: str = EventSource.WEB) -> IncidentRunbook:
         from .checklist import ChecklistItem, IncidentRunbook  # they point at Incident
 
         version = runbook.current_version()
@@ -290,7 +292,7 @@ class Incident(models.Model):
             ))
         ChecklistItem.objects.bulk_create(items)
         self._event(EventKind.RUNBOOK, by, f"Attached runbook “{runbook.title}” (v{version.number})",
-                    data={"runbook": runbook.pk, "version": version.number, "items": len(items)})
+                    data={"runbook": runbook.pk, "version": version.number, "items": len(items)}, source=source)
         return attached
 
 

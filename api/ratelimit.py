@@ -1,0 +1,43 @@
+"""Requests per minute per token, counted in the shared cache (one fixed window a minute).
+
+With Redis (CACHE_URL) the count is one pipelined INCR + EXPIRE, shared by every process; without it, each
+process counts on its own (make run's single process).
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+
+WINDOW = 60
+
+
+def hit(scope: str, ident: str, limit: int) -> tuple[int, int]:
+    """Count one request; returns (count in this window, seconds until the window ends). limit <= 0: not counted."""
+    now = time.time()
+    retry = WINDOW - int(now % WINDOW)
+    if limit <= 0:
+        return 0, retry
+    key = f"rate:{scope}:{ident}:{int(now // WINDOW)}"
+    return _incr(key, WINDOW + 5), retry
+
+
+def _incr(key: str, ttl: int) -> int:
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        backend = cache
+        name = backend.make_and_validate_key(key)
+        client = backend._cache.get_client(name, write=True)
+        pipe = client.pipeline()
+        pipe.incr(name)
+        pipe.expire(name, ttl)
+        return int(pipe.execute()[0])
+    if cache.add(key, 1, ttl):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.add(key, 1, ttl)
+        return 1
