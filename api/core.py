@@ -78,6 +78,8 @@ def _not_found(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
+    if exc.status_code == 400 and "cannot parse" in exc.message.lower():  # ninja's words for a body that is not JSON
+        return error_response(request, 400, "The body is not valid JSON.")
     return error_response(request, exc.status_code, exc.message)
 
 

@@ -121,7 +121,7 @@ def create_incident(request, payload: IncidentCreate):
     return idempotent(request, create)
 
 
-@router.get("/{int:incident_id}/", response={200: IncidentDetail, **ERRORS}, url_name="incident")
+@router.get("/{incident_id}/", response={200: IncidentDetail, **ERRORS}, url_name="incident")
 def get_incident(request, incident_id: int):
     """One incident with its milestones, attached runbooks, checklist and alerts."""
     need(request, "incidents.view_incident", "read incidents")
@@ -152,7 +152,7 @@ def _checklist(incident: Incident) -> list[dict]:
     return [_checklist_row(i) for i in items]
 
 
-@router.post("/{int:incident_id}/acknowledge/", response={200: IncidentOut, **CHANGE_ERRORS},
+@router.post("/{incident_id}/acknowledge/", response={200: IncidentOut, **CHANGE_ERRORS},
              url_name="incident_acknowledge")
 def acknowledge(request, incident_id: int):
     """Acknowledge: someone is on it (409 when it already was)."""
@@ -162,7 +162,7 @@ def acknowledge(request, incident_id: int):
     return incident_out(_get(incident_id), request)
 
 
-@router.post("/{int:incident_id}/status/", response={200: IncidentOut, **CHANGE_ERRORS},
+@router.post("/{incident_id}/status/", response={200: IncidentOut, **CHANGE_ERRORS},
              url_name="incident_status")
 def change_status(request, incident_id: int, payload: StatusChange):
     """Move the incident, e.g. `{"status": "resolved"}`; 409 when that move is not allowed from where it is."""
@@ -174,7 +174,7 @@ def change_status(request, incident_id: int, payload: StatusChange):
     return incident_out(_get(incident_id), request)
 
 
-@router.post("/{int:incident_id}/notes/", response={201: NoteOut, **CHANGE_ERRORS, 422: Error},
+@router.post("/{incident_id}/notes/", response={201: NoteOut, **CHANGE_ERRORS, 422: Error},
              url_name="incident_notes")
 def add_note(request, incident_id: int, payload: NoteIn):
     """Add a note to the timeline. Send an `Idempotency-Key` header to make retries safe."""
@@ -189,7 +189,7 @@ def add_note(request, incident_id: int, payload: NoteIn):
     return idempotent(request, create)
 
 
-@router.get("/{int:incident_id}/checklist/", response={200: list[ChecklistItemOut], **ERRORS},
+@router.get("/{incident_id}/checklist/", response={200: list[ChecklistItemOut], **ERRORS},
             url_name="incident_checklist")
 def checklist(request, incident_id: int):
     """The checklist items of every attached runbook, in order."""
@@ -213,7 +213,7 @@ def _checklist_row(i: ChecklistItem) -> dict:
             "changed_by": _name(i.changed_by), "changed_at": i.changed_at}
 
 
-@router.post("/{int:incident_id}/checklist/{int:item_id}/tick/", response={200: ChecklistItemOut, **CHANGE_ERRORS},
+@router.post("/{incident_id}/checklist/{item_id}/tick/", response={200: ChecklistItemOut, **CHANGE_ERRORS},
              url_name="checklist_tick")
 def tick(request, incident_id: int, item_id: int):
     """Mark a checklist item done (409 when someone already ticked or skipped it)."""
@@ -223,7 +223,7 @@ def tick(request, incident_id: int, item_id: int):
     return _item_out(item)
 
 
-@router.post("/{int:incident_id}/checklist/{int:item_id}/skip/", response={200: ChecklistItemOut, **CHANGE_ERRORS},
+@router.post("/{incident_id}/checklist/{item_id}/skip/", response={200: ChecklistItemOut, **CHANGE_ERRORS},
              url_name="checklist_skip")
 def skip(request, incident_id: int, item_id: int, payload: SkipIn):
     """Skip a checklist item, saying why."""

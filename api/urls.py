@@ -11,7 +11,7 @@ from functools import cache
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.urls import path
+from django.urls import path, re_path
 from django.views.decorators.http import require_GET
 
 from accounts.models import ApiToken
@@ -61,6 +61,11 @@ def docs_view(request):
     return render(request, "api/docs.html", {"schema_url": f"{PREFIX}schema/"})
 
 
+@login_not_required
+def not_found(request, rest=""):
+    return JsonResponse({"error": f"There is no API endpoint {request.path}; see {PREFIX}docs/."}, status=404)
+
+
 def _token_views(patterns):
     for pattern in patterns:
         if hasattr(pattern, "url_patterns"):
@@ -75,4 +80,5 @@ urlpatterns = [
     path("schema/", schema_view, name="schema"),
     path("docs/", docs_view, name="docs"),
     *_token_views(api.urls[0]),
+    re_path(r"^(?P<rest>.*)$", not_found),  # a JSON 404, not the console's HTML page, for scripts
 ]

@@ -77,7 +77,9 @@ def _webhook(request, kind: str) -> HttpResponse:
         return _too_many(request, count == limit + 1, line, retry, limit, integration)
     declared = _content_length(request)
     if declared is not None and declared > ingest.MAX_BODY_BYTES:
-        return _answer(request, line(413, _too_large(declared), b"", integration))
+        # Only the start is read (and kept), whatever the sender claims to send.
+        return _answer(request, line(413, _too_large(declared), _read(request, ingest.KEPT_BODY_BYTES + 1),
+                                     integration))
     body = _read(request, ingest.MAX_BODY_BYTES + 1)
     if len(body) > ingest.MAX_BODY_BYTES:
         return _answer(request, line(413, _too_large(len(body)), body, integration))
