@@ -70,8 +70,7 @@ class ReadOnly:
 
 @admin.register(AlertGroup)
 class AlertGroupAdmin(ReadOnly, admin.ModelAdmin):
-    list_display = ("pk", "integration", "short_key", "is_open", "incident", "opened_at", "last_seen_at",
-                    "deliveries")
+    list_display = ("pk", "integration", "short_key", "is_open", "incident", "opened_at", "closed_at")
     list_filter = ("is_open", "integration")
     search_fields = ("group_key",)
     list_select_related = ("integration", "incident")

@@ -7,8 +7,9 @@ a unique constraint one alert per (integration, fingerprint, starts at). Rows ar
 row (after waiting for the first to commit) and counts a repeat. The reads that come first (the open group, a
 known alert's UPDATE) are the fast path for repeats, never the guard: the constraint is.
 
-The group row is locked for the rest of the transaction, so deliveries of one group are applied one at a time;
-the incident is changed only through its own methods (declare, record, transition).
+A delivery that only repeats alerts of an open incident is counted with one UPDATE and no lock. Anything that
+decides something locks the group row for the rest of its transaction, so such deliveries of one group are
+applied one at a time; the incident is changed only through its own methods (declare, record, transition).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pydantic import ValidationError
 from runbooks.matching import SCORE_PATTERN, match_runbooks
 from runbooks.models import Runbook, Service
 
-from ..choices import EventKind, EventSource, Status
+from ..choices import OPEN_STATUSES, EventKind, EventSource, Status
 from ..models.alerts import Alert, AlertDelivery, AlertGroup, Integration
 from ..models.incident import Incident
 from .payloads import AlertIn, AlertmanagerPayload, GenericPayload, GroupIn, from_alertmanager, from_generic
@@ -205,33 +206,50 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def _open_group(integration: Integration, group_in: GroupIn, now) -> AlertGroup:
+def _open_group(integration: Integration, group_in: GroupIn, now, *, known_missing: bool = False) -> AlertGroup:
     """The open group for this key, locked; created when there is none (the partial unique index decides)."""
     digest = key_hash(group_in.key)
-    for _ in range(5):
-        group = (AlertGroup.objects.select_for_update(of=("self",)).select_related("incident")
-                 .filter(integration=integration, key_hash=digest, is_open=True).first())
-        if group is not None:
-            AlertGroup.objects.filter(pk=group.pk).update(last_seen_at=now, deliveries=F("deliveries") + 1)
-            return group
+    for attempt in range(5):
+        if not (known_missing and attempt == 0):
+            group = (AlertGroup.objects.select_for_update(of=("self",)).select_related("incident")
+                     .filter(integration=integration, key_hash=digest, is_open=True).first())
+            if group is not None:
+                return group
         pk = _insert_or_nothing(AlertGroup, {
             "integration_id": integration.pk, "group_key": group_in.key, "key_hash": digest, "is_open": True,
-            "labels": group_in.labels, "opened_at": now, "last_seen_at": now, "deliveries": 1,
+            "labels": group_in.labels, "opened_at": now,
         })
         if pk is not None:
-            return AlertGroup(pk=pk, integration=integration, group_key=group_in.key, key_hash=digest,
-                              labels=group_in.labels, opened_at=now, last_seen_at=now)
+            group = AlertGroup(pk=pk, integration=integration, group_key=group_in.key, key_hash=digest,
+                               labels=group_in.labels, opened_at=now)
+            group.created_now = True
+            return group
         # Another delivery opened (or closed) the group between our two statements: look again.
     raise RuntimeError("the alert group kept changing under this delivery")
+
+
+def _count_repeats(integration: Integration, group_pk: int, opened_at, alerts: list[AlertIn], now) -> set:
+    """Bump the count and last-seen time of the alerts this group already has with the same status, in one
+    UPDATE; returns the (fingerprint, starts at) of those it bumped."""
+    table = connection.ops.quote_name(Alert._meta.db_table)
+    starts_field = Alert._meta.get_field("starts_at")
+    rows, params = [], []
+    for a in alerts:
+        rows.append("(%s, %s, %s)")
+        params += [a.fingerprint, starts_field.get_db_prep_value(a.starts_at or opened_at, connection), a.status]
+    now_value = Alert._meta.get_field("last_seen_at").get_db_prep_value(now, connection)
+    sql = (f"UPDATE {table} SET seen_count = seen_count + 1, last_seen_at = %s "  # noqa: S608 - model names
+           f"WHERE integration_id = %s AND group_id = %s AND (fingerprint, starts_at, status) IN "
+           f"(VALUES {', '.join(rows)}) RETURNING fingerprint, starts_at")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now_value, integration.pk, group_pk, *params])
+        found = cursor.fetchall()
+    return {fingerprint for fingerprint, _ in found}
 
 
 def _upsert_alert(integration: Integration, group: AlertGroup, a: AlertIn, now) -> Outcome:
     starts = a.starts_at or group.opened_at
     key = {"integration": integration, "fingerprint": a.fingerprint, "starts_at": starts}
-    # A repeat of what is known (same group, same status): one UPDATE.
-    if Alert.objects.filter(**key, group=group, status=a.status).update(
-            seen_count=F("seen_count") + 1, last_seen_at=now, ends_at=a.ends_at):
-        return Outcome(a, "repeat")
     resolved_at = (a.ends_at or now) if a.status == Alert.State.RESOLVED else None
     pk = _insert_or_nothing(Alert, {
         "integration_id": integration.pk, "group_id": group.pk, "incident_id": group.incident_id,
@@ -258,7 +276,26 @@ def _upsert_alert(integration: Integration, group: AlertGroup, a: AlertIn, now) 
 
 def _apply(integration: Integration, group_in: GroupIn, delivery: AlertDelivery) -> None:
     now = timezone.now()
-    group = _open_group(integration, group_in, now)
+    # Fast path, without locking the group: when its incident is open, alerts it already has with the same
+    # status are only counted (one UPDATE). Repeats of one group arrive together, and a lock on the group would
+    # make them queue behind each other; counting needs no decision, so it needs no lock.
+    seen = (AlertGroup.objects.filter(integration=integration, key_hash=key_hash(group_in.key), is_open=True)
+            .values_list("pk", "opened_at", "incident_id", "incident__status").first())
+    counted: set = set()
+    if seen is not None and seen[2] is not None and seen[3] in OPEN_STATUSES:
+        counted = _count_repeats(integration, seen[0], seen[1], group_in.alerts, now)
+        if len(counted) == len(group_in.alerts):
+            delivery.outcomes = [{"fingerprint": a.fingerprint, "alert": a.name, "status": a.status,
+                                  "what": "repeat"} for a in group_in.alerts]
+            delivery.incident_id = seen[2]
+            delivery.decision = Decision.DUPLICATE
+            delivery.reason = (f"Every alert in it was already known (its count and last-seen time moved); "
+                               f"#{seen[2]} is open, so it was counted there, not opened again.")
+            _note_truncated(group_in, delivery)
+            delivery.status_code = 200
+            return
+    # Anything else decides something (a new alert, a status change, a new group): one delivery at a time.
+    group = _open_group(integration, group_in, now, known_missing=seen is None)
     incident = group.incident
     firing = any(a.status == Alert.State.FIRING for a in group_in.alerts)
     if incident is not None and not incident.is_open and firing:
@@ -267,16 +304,30 @@ def _apply(integration: Integration, group_in: GroupIn, delivery: AlertDelivery)
         delivery.reason = f"#{incident.pk} was already {incident.get_status_display().lower()}; "
         group = _open_group(integration, group_in, now)
         incident = None
-    outcomes = [_upsert_alert(integration, group, a, now) for a in group_in.alerts]
+        counted = set()
+    fresh = getattr(group, "created_now", False)
+    outcomes = []
+    for a in group_in.alerts:
+        if a.fingerprint in counted and seen is not None and group.pk == seen[0]:
+            outcomes.append(Outcome(a, "repeat"))
+        elif fresh:  # a group made by this delivery has no alerts yet: straight to the insert
+            outcomes.append(_upsert_alert(integration, group, a, now))
+        else:
+            bumped = _count_repeats(integration, group.pk, group.opened_at, [a], now)
+            outcomes.append(Outcome(a, "repeat") if bumped else _upsert_alert(integration, group, a, now))
     delivery.outcomes = [{"fingerprint": o.alert.fingerprint, "alert": o.alert.name, "status": o.alert.status,
                           "what": o.what} for o in outcomes]
     if incident is None:
         _without_incident(integration, group, group_in, outcomes, delivery)
     else:
         _with_incident(integration, group, group_in, incident, outcomes, delivery)
+    _note_truncated(group_in, delivery)
+    delivery.status_code = 200
+
+
+def _note_truncated(group_in: GroupIn, delivery: AlertDelivery) -> None:
     if group_in.truncated:
         delivery.reason += f" Alertmanager left out {group_in.truncated} more alert(s) of this group (truncatedAlerts)."
-    delivery.status_code = 200
 
 
 def _without_incident(integration, group, group_in, outcomes, delivery) -> None:
@@ -302,7 +353,10 @@ def _without_incident(integration, group, group_in, outcomes, delivery) -> None:
     AlertGroup.objects.filter(pk=group.pk).update(incident=incident)
     Alert.objects.filter(group_id=group.pk).update(incident=incident)
     group.incident = incident
-    firing_n, resolved_n = Alert.objects.filter(incident=incident).counts()
+    if getattr(group, "created_now", False):  # every alert of the group is in this delivery
+        firing_n, resolved_n = len(firing), len(outcomes) - len(firing)
+    else:
+        firing_n, resolved_n = Alert.objects.filter(incident=incident).counts()
     incident.record(EventKind.ALERT, None, f"{_alerts_phrase(firing)} firing ({firing_n} firing / {resolved_n} "
                     "resolved)", source=EventSource.ALERT, data=_event_data(integration, group, firing))
     delivery.decision, delivery.incident = Decision.NEW_INCIDENT, incident

@@ -49,8 +49,6 @@ class Migration(migrations.Migration):
                 ('labels', models.JSONField(blank=True, default=dict)),
                 ('opened_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('last_seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('deliveries', models.PositiveIntegerField(default=1)),
                 ('incident', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='alert_groups', to='incidents.incident')),
                 ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='groups', to='incidents.integration')),
             ],

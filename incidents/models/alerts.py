@@ -89,30 +89,39 @@ class Integration(models.Model):
         return found
 
     def severity_for(self, value: str) -> tuple[SeverityLevel | None, str]:
-        """The level for a severity label value, and why (in words for the inbox)."""
+        """The level for a severity label value, and why (in words for the inbox).
+
+        Names and aliases match as SeverityLevel.lookup matches them (case-insensitively), from one read of the
+        matrix (a delivery may ask for several values).
+        """
         value = (value or "").strip()
         label = self.severity_label
+        levels = list(SeverityLevel.objects.order_by("rank"))
+        if not levels:
+            return None, "no severity level exists yet (import or add the severity matrix)"
         if value:
             mapped = next((v for k, v in (self.severity_map or {}).items() if str(k).lower() == value.lower()), None)
-            if mapped is not None:
-                level = SeverityLevel.lookup(str(mapped))
-                if level is not None:
-                    return level, f"{label}={value} → {level.name} (the integration's mapping)"
-            level = SeverityLevel.lookup(value)
-            if level is not None:
+            if mapped is not None and (level := _named(levels, str(mapped))) is not None:
+                return level, f"{label}={value} → {level.name} (the integration's mapping)"
+            if (level := _named(levels, value)) is not None:
                 return level, f"{label}={value} → {level.name} (a name or alias of that level)"
-            if value.lower() in ("critical", "warning"):
-                levels = list(SeverityLevel.objects.order_by("rank"))
-                if levels:
-                    level = levels[0] if value.lower() == "critical" else levels[min(2, len(levels) - 1)]
-                    where = "the top level" if value.lower() == "critical" else "two below the top"
-                    return level, f"{label}={value} → {level.name} ({where})"
-        level = self.default_severity or SeverityLevel.objects.order_by("-rank").first()
-        if level is None:
-            return None, "no severity level exists yet (import or add the severity matrix)"
+            if value.lower() == "critical":
+                return levels[0], f"{label}={value} → {levels[0].name} (the top level)"
+            if value.lower() == "warning":
+                level = levels[min(2, len(levels) - 1)]
+                return level, f"{label}={value} → {level.name} (two below the top)"
+        level = next((lv for lv in levels if lv.pk == self.default_severity_id), None) or levels[-1]
         said = f"{label}={value}" if value else f"no {label} label"
         which = "the integration's default" if self.default_severity_id else "the least severe level"
         return level, f"{said} → {level.name} ({which})"
+
+
+def _named(levels: list[SeverityLevel], text: str) -> SeverityLevel | None:
+    wanted = text.strip().lower()
+    for level in levels:
+        if level.name.lower() == wanted or wanted in (str(a).lower() for a in level.aliases or []):
+            return level
+    return None
 
 
 class AlertGroup(models.Model):
@@ -128,8 +137,6 @@ class AlertGroup(models.Model):
     labels = models.JSONField(default=dict, blank=True)
     opened_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
-    last_seen_at = models.DateTimeField(default=timezone.now)
-    deliveries = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-opened_at"]
