@@ -27,6 +27,7 @@ from .schemas import (
     NoteOut,
     SkipIn,
     StatusChange,
+    text,
 )
 
 router = Router(auth=user_token, tags=["incidents"])
@@ -61,9 +62,9 @@ def _get(pk: int) -> Incident:
 
 
 class IncidentFilter(BaseModel):
-    status: str | None = Field(default=None, description="A status, or 'open' for every open one")
-    severity: str | None = Field(default=None, description="A severity level's name or alias")
-    service: str | None = Field(default=None, description="A service's name")
+    status: text(0, 50) | None = Field(default=None, description="A status, or 'open' for every open one")
+    severity: text(0, 100) | None = Field(default=None, description="A severity level's name or alias")
+    service: text(0, 200) | None = Field(default=None, description="A service's name")
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
     offset: int = Field(default=0, ge=0, le=1_000_000)
 

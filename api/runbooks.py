@@ -10,7 +10,7 @@ from runbooks.models import Runbook
 from runbooks.search import clean_query, search_runbooks
 
 from .core import ApiError, need, user_token
-from .schemas import Error, MatchOut, RunbookList
+from .schemas import Error, MatchOut, RunbookList, text
 
 router = Router(auth=user_token, tags=["runbooks"])
 ERRORS = {400: Error, 401: Error, 403: Error, 429: Error}
@@ -24,9 +24,9 @@ def runbook_out(runbook: Runbook, request) -> dict:
 
 
 class RunbookFilter(BaseModel):
-    q: str = Field(default="", max_length=500, description='Search words, e.g. "disk full" -nginx')
-    service: str | None = Field(default=None, max_length=200)
-    alert: str | None = Field(default=None, max_length=200, description="An alert name the runbook answers")
+    q: text(0, 500) = Field(default="", description='Search words, e.g. "disk full" -nginx')
+    service: text(0, 200) | None = None
+    alert: text(0, 200) | None = Field(default=None, description="An alert name the runbook answers")
     limit: int = Field(default=50, ge=1, le=100)
     offset: int = Field(default=0, ge=0, le=1_000_000)
 
@@ -43,9 +43,9 @@ def list_runbooks(request, filters: Query[RunbookFilter]):
 
 
 class MatchQuery(BaseModel):
-    q: str = Field(default="", max_length=20_000, description="An alert name, or pasted error text or log lines")
-    alertname: str = Field(default="", max_length=200)
-    service: str = Field(default="", max_length=200)
+    q: text(0, 20_000) = Field(default="", description="An alert name, or pasted error text or log lines")
+    alertname: text(0, 200) = ""
+    service: text(0, 200) = ""
     limit: int = Field(default=10, ge=1, le=50)
 
 

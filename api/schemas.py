@@ -5,11 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
+from incidents.alerts.payloads import no_nul
 from incidents.choices import Status
 
-NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+def text(min_length: int = 0, max_length: int = 200):
+    """A string field: stripped, bounded, and without NUL (PostgreSQL stores none)."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+                     AfterValidator(no_nul)]
+
+
+NonEmpty = text(1, 200)
 
 
 class Error(BaseModel):
@@ -44,10 +52,10 @@ class IncidentList(BaseModel):
 
 
 class IncidentCreate(BaseModel):
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    title: text(1, 200)
     severity: NonEmpty = Field(description="A severity level's name or alias, e.g. SEV1 or P1", examples=["P1"])
-    service: str | None = Field(default=None, description="A service's name")
-    summary: Annotated[str, StringConstraints(max_length=20_000)] = ""
+    service: text(0, 200) | None = Field(default=None, description="A service's name")
+    summary: text(0, 20_000) = ""
     runbooks: list[NonEmpty] = Field(default_factory=list, max_length=20,
                                      description="Runbooks to attach, by slug or key")
 
@@ -112,11 +120,11 @@ class IncidentDetail(IncidentOut):
 
 class StatusChange(BaseModel):
     status: Status
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    note: text(0, 2000) = ""
 
 
 class NoteIn(BaseModel):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+    text: text(1, 10_000)
 
 
 class NoteOut(BaseModel):
@@ -128,7 +136,7 @@ class NoteOut(BaseModel):
 
 
 class SkipIn(BaseModel):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: text(1, 500)
 
 
 class RunbookOut(BaseModel):

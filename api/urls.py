@@ -67,12 +67,17 @@ def not_found(request, rest=""):
 
 
 def _token_views(patterns):
+    """ninja's views, marked as authenticating themselves (tokens); its root page is left out (we have docs)."""
+    kept = []
     for pattern in patterns:
+        if getattr(pattern, "name", None) == "api-root":
+            continue
         if hasattr(pattern, "url_patterns"):
             _token_views(pattern.url_patterns)
         else:
             login_not_required(pattern.callback)
-    return patterns
+        kept.append(pattern)
+    return kept
 
 
 app_name = "api"

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -156,7 +157,7 @@ def main() -> None:
         lines = AlertDelivery.objects.count()
         attached = Incident.objects.filter(runbooks__isnull=False).distinct().count()
     print(f"\nalert ingest, 2 gunicorn workers, {CONCURRENCY} connections, {SECONDS:.0f} s per row; "
-          f"load {open('/proc/loadavg').read().split()[0]}")
+          f"load average {Path('/proc/loadavg').read_text().split()[0]}")
     print(f"{'row':<30} {'req/s':>8} {'alerts/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'% trivial':>10}")
     for f in figures:
         print(f"{f.name:<30} {f.rps:>8.1f} {f.alerts_per_second:>9.1f} {f.p50:>8.2f} {f.p99:>8.2f} {f.errors:>7} "

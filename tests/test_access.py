@@ -47,6 +47,23 @@ ACCESS: dict[str, tuple[str | None, str]] = {
     "runbooks:match": ("viewer", "get"),
     "runbooks:versions": ("viewer", "get"),
     "runbooks:diff": ("viewer", "get"),
+    # The REST API and webhooks authenticate with tokens, never a session: "token" answers 401 (or 405 to a GET
+    # of a POST-only endpoint) to everyone here; tests/api/ walks them with tokens of each role.
+    "api:incidents": (None, "token"),
+    "api:incidents_create": (None, "token"),
+    "api:incident": (None, "token"),
+    "api:incident_acknowledge": (None, "token"),
+    "api:incident_status": (None, "token"),
+    "api:incident_notes": (None, "token"),
+    "api:incident_checklist": (None, "token"),
+    "api:checklist_tick": (None, "token"),
+    "api:checklist_skip": (None, "token"),
+    "api:runbooks": (None, "token"),
+    "api:runbooks_match": (None, "token"),
+    "api:alerts_alertmanager": (None, "token"),
+    "api:alerts_generic": (None, "token"),
+    "api:schema": ("viewer", "token-or-login"),
+    "api:docs": ("viewer", "get"),
 }
 
 
@@ -72,7 +89,7 @@ def url_args(db, commander):
     incident = Incident.declare(title="Walk", severity=severities[0], by=commander, runbooks=[runbook])
     item = incident.checklist.first()
     args = {"pk": incident.pk, "slug": runbook.slug, "item_pk": item.pk, "number": 1, "version": 1,
-            "a": 1, "b": 1, "run_pk": 1, "token": "x", "index": 0}
+            "a": 1, "b": 1, "run_pk": 1, "token": "x", "index": 0, "incident_id": incident.pk, "item_id": item.pk}
     try:
         from incidents.models import CommandRun, ExecutionTarget
 
@@ -105,7 +122,11 @@ def test_each_role_reaches_exactly_what_it_may(client, users, url_args, role):
         url = _url(name, pattern, url_args)
         response = client.get(url)
         allowed = least is None or (role is not None and ROLE_ORDER.index(role) >= ROLE_ORDER.index(least))
-        if least is not None and role is None:
+        if how == "token":
+            expected = {401, 405}
+        elif how == "token-or-login" and role is None:
+            expected = {401}
+        elif least is not None and role is None:
             expected = {302}
             if response.status_code == 302 and "/accounts/login/" not in response["Location"]:
                 wrong.append(f"{url}: anonymous redirected to {response['Location']}, not to login")

@@ -81,7 +81,8 @@ def new_delivery(kind: str, *, integration: Integration | None, body: bytes, hea
 
 def refuse(delivery: AlertDelivery, status: int, reason: str) -> AlertDelivery:
     """Keep the inbox line of a refused delivery: nothing else is stored."""
-    delivery.decision, delivery.status_code, delivery.reason = Decision.REJECTED, status, reason
+    # The reason may quote the sender's field names: keep it storable whatever they hold.
+    delivery.decision, delivery.status_code, delivery.reason = Decision.REJECTED, status, reason.replace("\x00", "")
     delivery.save()
     return delivery
 
@@ -115,7 +116,7 @@ def describe(exc: ValidationError, limit: int = 5) -> str:
     """pydantic's errors as a sentence: 'alerts.0.fingerprint: Field required; version: ...'."""
     parts = []
     for error in exc.errors(include_url=False)[:limit]:
-        where = ".".join(str(p) for p in error["loc"]) or "body"
+        where = ".".join(str(p)[:100].replace("\x00", "\\0") for p in error["loc"]) or "body"
         parts.append(f"{where}: {error['msg']}")
     more = exc.error_count() - limit
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
@@ -147,6 +148,7 @@ def receive(integration: Integration, kind: str, body: bytes, *, headers: dict, 
         logger.exception("alert delivery for integration %s failed", integration.pk)
         delivery.pk = None
         delivery.incident = None
+        delivery.outcomes, delivery.fingerprints, delivery.group_key = [], [], ""
         delivery.decision, delivery.status_code = Decision.FAILED, 503
         delivery.reason = (f"Could not be processed ({type(exc).__name__}); nothing was changed. The sender may "
                            "retry, or replay it from the inbox.")

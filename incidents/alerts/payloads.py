@@ -7,6 +7,7 @@ ignored, fields we rely on are required). Generic JSON: the minimal shape below,
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -17,22 +18,33 @@ MAX_ALERTS = 1000
 MAX_TEXT = 10_000
 
 
-def _no_nul(value: str) -> str:
+
+
+def no_nul(value: str) -> str:
+    """PostgreSQL stores no NUL character (in text or JSON): refuse it here rather than fail later."""
     if "\x00" in value:
         raise ValueError("contains a NUL character")
     return value
 
 
-Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_no_nul)]
-Key = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul)]
-Labels = dict[Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)], Text]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(no_nul)]
+Key = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(no_nul)]
+Labels = dict[Annotated[str, StringConstraints(max_length=200), AfterValidator(no_nul)], Text]
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(no_nul)]
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("is out of range") from None
 
 
 def _zero_is_none(value: datetime | None) -> datetime | None:
     # Alertmanager sends 0001-01-01T00:00:00Z for "no end yet".
     if value is None or value.year <= 1:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return _utc(value)
 
 
 class AlertmanagerAlert(BaseModel):
@@ -58,7 +70,7 @@ class AlertmanagerAlert(BaseModel):
     def _aware(cls, value: datetime) -> datetime:
         if value.year <= 1:
             raise ValueError("startsAt must be a real time")
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return _utc(value)
 
 
 class AlertmanagerPayload(BaseModel):
@@ -67,7 +79,7 @@ class AlertmanagerPayload(BaseModel):
     model_config = ConfigDict(extra="ignore", title="AlertmanagerPayload")
 
     version: Literal["4"]
-    groupKey: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT), AfterValidator(_no_nul)]  # noqa: N815
+    groupKey: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT), AfterValidator(no_nul)]  # noqa: N815
     truncatedAlerts: int = Field(default=0, ge=0)  # noqa: N815
     status: Literal["firing", "resolved"]
     receiver: Text = ""
@@ -81,7 +93,7 @@ class AlertmanagerPayload(BaseModel):
 class Link(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    href: Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(_no_nul)]
+    href: Url
     text: Text = ""
 
 
@@ -96,14 +108,14 @@ class GenericPayload(BaseModel):
     }]})
 
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-                     AfterValidator(_no_nul)]
+                     AfterValidator(no_nul)]
     dedup_key: Key = Field(description="Same key, same alert: repeats are counted, not re-declared")
     status: Literal["firing", "resolved"] = "firing"
-    severity: Annotated[str, StringConstraints(max_length=100), AfterValidator(_no_nul)] = Field(
+    severity: Annotated[str, StringConstraints(max_length=100), AfterValidator(no_nul)] = Field(
         default="", description="A level name or alias (SEV1, P2, critical, ...), mapped as the integration says")
-    service: Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)] = ""
+    service: Annotated[str, StringConstraints(max_length=200), AfterValidator(no_nul)] = ""
     details: Text | dict[str, Any] = Field(default="", description="Free text, or an object shown as key: value")
-    links: list[Link | Annotated[str, StringConstraints(min_length=1, max_length=2000)]] = Field(
+    links: list[Link | Url] = Field(
         default_factory=list, max_length=20)
     started_at: datetime | None = Field(default=None, description="When it began (default: when first received)")
 
@@ -116,8 +128,8 @@ class GenericPayload(BaseModel):
     @classmethod
     def _details_small(cls, value):
         if isinstance(value, dict):
-            text = repr(value)
-            if len(text) > MAX_TEXT or "\x00" in text:
+            text = json.dumps(value, default=str)
+            if len(text) > MAX_TEXT or "\x00" in text or "\\u0000" in text:
                 raise ValueError(f"keep details under {MAX_TEXT:,} characters, without NUL characters")
         return value
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 
@@ -48,7 +50,22 @@ def test_the_schema_needs_a_login_or_a_token(client, commander):
 
 
 schema = schemathesis.openapi.from_dict(openapi_schema())
-APP = WSGIHandler()
+_handler = WSGIHandler()
+
+
+def APP(environ, start_response):  # noqa: N802 - schemathesis' name for it
+    """The console as WSGI, without closing the test's database connection at the end of each request (what
+    Django's own test client does too)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        response = _handler(environ, start_response)
+        body = b"".join(response)
+        response.close()
+        return [body]
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -173,3 +173,11 @@ def test_a_flood_from_one_api_token_is_429(api_client, viewer, settings):
     call = api_client(viewer)
     statuses = [call("get", "/api/v1/incidents/").status_code for _ in range(4)]
     assert statuses == [200, 200, 429, 429]
+
+
+def test_nul_characters_in_a_query_or_body_are_a_400(api_client, commander, sev):
+    call = api_client(commander)
+    assert call("get", "/api/v1/runbooks/match/?q=disk%00full").status_code == 400
+    assert call("get", "/api/v1/incidents/?service=a%00b").status_code == 400
+    assert call("post", "/api/v1/incidents/", {"title": "a\u0000b", "severity": "SEV1"}).status_code == 400
+    assert Incident.objects.count() == 0

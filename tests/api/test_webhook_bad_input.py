@@ -110,3 +110,23 @@ def test_guessing_tokens_from_one_address_is_rate_limited_too(alertmanager, post
 def test_get_on_a_webhook_is_405_json(alertmanager, client):
     response = client.get("/api/v1/alerts/alertmanager/", HTTP_AUTHORIZATION=f"Bearer {alertmanager.token}")
     assert response.status_code == 405
+
+
+@pytest.mark.parametrize("payload", [
+    {"title": "t", "dedup_key": "k", "details": {"key": "value\u0000"}},
+    {"title": "t", "dedup_key": "k", "links": ["https://x\u0000"]},
+    {"title": "t", "dedup_key": "k", "started_at": "9999-12-31T23:59:59-23:00"},
+    {"title": "t", "dedup_key": "k", "labels": {"a\u0000": "b"}, "details": 5},
+])
+def test_values_postgresql_cannot_store_are_refused_not_failed(generic, post_alerts, payload):
+    """Found by schemathesis: NUL characters, and times beyond what a database column holds."""
+    response = post_alerts(generic, payload)
+    assert response.status_code == 400
+    only_the_inbox_line(400)
+
+
+def test_a_far_offset_time_is_kept_in_utc(alertmanager, post_alerts):
+    alert = am_alert()
+    alert["startsAt"] = "2026-11-30T09:00:00+23:57"
+    assert post_alerts(alertmanager, am_payload(alert)).status_code == 200
+    assert Alert.objects.get().starts_at.isoformat() == "2026-11-29T09:03:00+00:00"

@@ -67,3 +67,13 @@ def test_the_inbox_says_why_and_a_replay_opens_the_incident(admin_user, new_page
         other.screenshot(path=str(shots / f"incident-alerts-{scheme}-{width}.png"))
         other.goto("/admin/incidents/alertdelivery/")
         other.screenshot(path=str(shots / f"inbox-{scheme}-{width}.png"))
+
+
+def test_the_api_docs_page_lists_the_operations(commander, new_page, tmp_path):
+    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page = new_page(commander)
+    page.goto("/api/v1/docs/")
+    page.wait_for_selector(".opblock-summary-path >> text=/api/v1/alerts/alertmanager/")
+    assert page.locator(".opblock").count() == 13
+    page.screenshot(path=str(shots / "api-docs.png"))
