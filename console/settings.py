@@ -239,6 +239,17 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "incident-console@localhost")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)  # seconds; Django's default waits on a silent SMTP server forever
+
+# --- Paging (incidents/paging.py, incidents/notify.py) ----------------------------------------------
+CONSOLE_BASE_URL = env_str("CONSOLE_BASE_URL", "http://127.0.0.1:8000")  # links in emails and chat messages
+ESCALATION_TICK_SECONDS = env_int("ESCALATION_TICK_SECONDS", 5)
+PAGE_ACK_LINK_MAX_AGE = env_int("PAGE_ACK_LINK_MAX_AGE", 24 * 3600)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5)
+NOTIFY_BACKOFF_SECONDS = env_int("NOTIFY_BACKOFF_SECONDS", 5)
+NOTIFY_BACKOFF_CAP_SECONDS = env_int("NOTIFY_BACKOFF_CAP_SECONDS", 300)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
+WEBHOOK_ALLOW_LOOPBACK = env_bool("WEBHOOK_ALLOW_LOOPBACK", False)
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_DIR = VAR_DIR / "broker"
@@ -263,6 +274,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "incidents.tasks.run_command": {"queue": "commands"},
     "incidents.tasks.send_notification": {"queue": "notifications"},
+    "incidents.tasks.deliver_pages": {"queue": "notifications"},
+    "incidents.tasks.send_email": {"queue": "notifications"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -270,6 +283,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE = {
     "audit-lost-command-runs": {"task": "incidents.tasks.audit_lost_runs", "schedule": 30.0},
+    "escalation-tick": {"task": "incidents.tasks.escalation_tick", "schedule": float(ESCALATION_TICK_SECONDS),
+                        "options": {"expires": float(ESCALATION_TICK_SECONDS)}},
 }
 COMMAND_HEARTBEAT_TIMEOUT_SECONDS = env_int("COMMAND_HEARTBEAT_TIMEOUT_SECONDS", 60)
 

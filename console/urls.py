@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from console import health
+from incidents import paging_views
 from incidents import views as incident_views
 
 # Patterns are tried in order: incidents first, as every open incident page polls there every second.
@@ -11,6 +12,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("runbooks/", include("runbooks.urls")),
+    path("", include("runbooks.oncall_urls")),  # /severity/ and /escalation/
+    path("ack/<str:token>/", paging_views.acknowledge_link, name="page_ack"),  # no login: the signed link is all
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
 ]

@@ -40,6 +40,7 @@ class EventKind(models.TextChoices):
     COMMAND = "command", "Command"
     SEVERITY = "severity", "Severity change"
     NOTIFICATION = "notification", "Notification"
+    ESCALATION = "escalation", "Escalation"
     ALERT = "alert", "Alert"
 
 

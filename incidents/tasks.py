@@ -12,7 +12,9 @@ from celery import shared_task
 from django.conf import settings
 from django.db.models import F
 
+from incidents import notify
 from incidents.models import CommandRun, Incident
+from incidents.notify import NotificationTask
 
 log = logging.getLogger(__name__)
 
@@ -115,3 +117,32 @@ def run_command(run_id: int) -> str:
 def audit_lost_runs() -> int:
     """Mark running runs whose worker stopped beating as lost (the beat schedule calls this)."""
     return CommandRun.mark_lost(older_than=timedelta(seconds=settings.COMMAND_HEARTBEAT_TIMEOUT_SECONDS))
+
+
+# --- paging (incidents/paging.py holds the engine; these only call it) ------------------------------------
+
+@shared_task(name="incidents.tasks.escalation_tick", ignore_result=True)
+def escalation_tick() -> dict:
+    """Fire due escalations and sweep the outbox (the beat schedule calls this every few seconds)."""
+    from incidents import paging
+
+    result = paging.tick()
+    if result.escalations or result.swept:
+        log.info("escalation tick: %d escalations, %d pages, %d swept in %.3f s", result.escalations,
+                 result.pages, result.swept, result.seconds)
+    return {"escalations": result.escalations, "pages": result.pages, "swept": result.swept}
+
+
+@shared_task(name="incidents.tasks.deliver_pages", acks_late=True, ignore_result=True)
+def deliver_pages(page_ids: list[int]) -> dict:
+    """Send pending pages; a redelivered or duplicated task finds them claimed or sent and does nothing."""
+    from incidents import paging
+
+    return paging.deliver([int(pk) for pk in page_ids])
+
+
+@shared_task(name="incidents.tasks.send_email", base=NotificationTask, bind=True)
+def send_email(self, to: list[str], subject: str, body: str) -> None:
+    """One email with the notification retry policy, for anyone (postmortem reminders, say); enqueue it with
+    `transaction.on_commit(partial(send_email.delay, [address], subject, body))`."""
+    notify.send_email(to, subject, body)

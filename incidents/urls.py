@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import command_urls, views
+from . import command_urls, paging_urls, views
 
 app_name = "incidents"
 urlpatterns = [
@@ -20,4 +20,5 @@ urlpatterns = [
     path("<int:pk>/notes/", views.add_note, name="note"),
     path("<int:pk>/items/<int:item_pk>/", views.item_action, name="item"),
     *command_urls.urlpatterns,
+    *paging_urls.urlpatterns,
 ]

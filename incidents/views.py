@@ -366,7 +366,9 @@ def _page_context(request, incident: Incident, *, after: int | None = None) -> d
     groups = _checklist_groups(incident)
     done = sum(g["done"] for g in groups)
     total = sum(g["total"] for g in groups)
+    from .paging_views import paging_panel  # it imports this module's helpers
     return {
+        "paging": paging_panel(incident),
         "incident": incident, "groups": groups, "items_done": done, "items_total": total,
         "events": events, "more_events": more, "earliest_id": events[-1]["pk"] if events else None,
         "last_event_id": last_id, "kind": kind, "kinds": EventKind.choices,

@@ -1,5 +1,6 @@
 """Admin for the knowledge base: runbooks (steps inline, commands on each step's page), the severity
-matrix, contacts, services, escalation policies, imported documents, and an "Import documents" page.
+matrix, imported documents, and an "Import documents" page (contacts, services, rotations and escalation
+policies: runbooks/admin_oncall.py).
 
 Stock Django admin has no nested inlines, so a runbook's page edits its steps inline and each step
 row links ("Change") to the step's own page, where its commands are edited inline. Saving either page
@@ -23,17 +24,8 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from runbooks.models import (
-    Command,
-    Contact,
-    EscalationPolicy,
-    EscalationTier,
-    Runbook,
-    Service,
-    SeverityLevel,
-    SourceDocument,
-    Step,
-)
+from runbooks import admin_oncall  # noqa: F401 - registers people, teams, channels, rotations and policies
+from runbooks.models import Command, Runbook, SeverityLevel, SourceDocument, Step
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UPLOAD_FILES = 20
@@ -281,35 +273,6 @@ class StepAdmin(admin.ModelAdmin):
 class SeverityLevelAdmin(admin.ModelAdmin):
     list_display = ("name", "rank", "response_minutes", "response_text", "description")
     ordering = ("rank",)
-
-
-@admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "role", "email", "phone", "handle", "channel", "via")
-    list_filter = ("kind",)
-    search_fields = ("name", "role", "email", "handle", "channel")
-    autocomplete_fields = ("user",)
-
-
-@admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner")
-    list_select_related = ("owner",)
-    search_fields = ("name", "description")
-    autocomplete_fields = ("owner", "contacts")
-
-
-class EscalationTierInline(admin.TabularInline):
-    model = EscalationTier
-    fields = ("order", "after_minutes", "contacts", "notify_names", "action")
-    extra = 0
-
-
-@admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(admin.ModelAdmin):
-    list_display = ("name", "severity", "service")
-    list_select_related = ("severity", "service")
-    inlines = [EscalationTierInline]
 
 
 @admin.register(SourceDocument)

@@ -28,6 +28,7 @@ from runbooks.models import (
     SeverityLevel,
     SourceDocument,
     Step,
+    find_by_names,
 )
 
 
@@ -189,63 +190,109 @@ def _store_severity_levels(doc, result: StoreResult) -> None:
 _CONTACT_FIELDS = ("email", "phone", "handle", "channel", "via")
 
 
-def _contact_kind(imported) -> str:
+def _contact_kind(imported, name: str) -> str:
     kind = getattr(imported, "kind", None)
     if kind in Contact.Kind.values:
         return kind
-    name = imported.name or imported.role or ""
-    if name.startswith("#"):
+    if name.startswith("#") or (getattr(imported, "channel", None) and not imported.name and not (
+            getattr(imported, "email", None) or getattr(imported, "phone", None)
+            or getattr(imported, "handle", None))):
         return Contact.Kind.CHANNEL
-    if re.search(r"\b(team|squad|group|sre|ops)\b", name, re.IGNORECASE):
+    if re.search(r"\b(team|squad|group|sre|ops|leadership|management)\b", name, re.IGNORECASE):
         return Contact.Kind.TEAM
     return Contact.Kind.PERSON
 
 
+def _contact_identity(imported) -> tuple[str, str]:
+    """(name, role) a contact is stored under: a channel known by its purpose is named by the channel itself,
+    a contact known only by its role ("Security Team") by that role."""
+    name = (imported.name or "").strip()
+    role = (imported.role or "").strip()
+    channel = (getattr(imported, "channel", None) or "").strip()
+    if name:
+        return name, role
+    if channel and not (getattr(imported, "email", None) or getattr(imported, "phone", None)
+                        or getattr(imported, "handle", None)):
+        return channel, role
+    return role, ""
+
+
 def _store_contacts(doc, result: StoreResult) -> None:
+    """Contacts by (name, role): a field the document gives is updated, a field it leaves out keeps what an
+    admin entered."""
     for imported in getattr(doc, "contacts", None) or []:
-        name = _fit(Contact, "name", imported.name or imported.role)  # a bare role ("On-call") names itself
+        name, role = _contact_identity(imported)
+        name, role = _fit(Contact, "name", name), _fit(Contact, "role", role)
         if not name:
             continue
-        values = {key: _fit(Contact, key, getattr(imported, key, "")) for key in _CONTACT_FIELDS}
-        values["kind"] = _contact_kind(imported)
-        Contact.objects.update_or_create(name=name, role=_fit(Contact, "role", imported.role), defaults=values)
+        given = {key: _fit(Contact, key, getattr(imported, key, "")) for key in _CONTACT_FIELDS}
+        given = {key: value for key, value in given.items() if value}
+        if given.get("email") and not _looks_like_email(given["email"]):
+            result.warnings.append(f"contact {name}: “{given.pop('email')}” is not an email address; not stored")
+        contact = Contact.objects.filter(name=name, role=role).first()
+        if contact is None:
+            Contact.objects.create(name=name, role=role, kind=_contact_kind(imported, name), **given)
+        else:
+            changed = [key for key, value in given.items() if getattr(contact, key) != value]
+            for key in changed:
+                setattr(contact, key, given[key])
+            if changed:
+                contact.save(update_fields=changed)
         result.contacts += 1
 
 
+def _looks_like_email(text: str) -> bool:
+    return bool(re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text))
+
+
 def _store_escalation(doc, result: StoreResult) -> None:
+    """One policy per severity the matrix names, one tier per row, in the document's order.
+
+    A row's notify names become the tier's targets where a contact or rotation has that name (or role); names
+    nobody has yet stay on the tier and are matched again when an incident starts, so adding the person later is
+    enough. "Within N minutes" is the tier's delay: how long it waits for an acknowledgement before the next
+    tier. A policy an admin changed since its import is kept as the admin left it (with a warning).
+    """
     rows = list(getattr(doc, "escalation", None) or [])
     if not rows:
         return
     by_severity: dict[str, list] = {}
     for row in rows:
         by_severity.setdefault((getattr(row, "severity", None) or "").strip(), []).append(row)
-    contacts = list(Contact.objects.all())
+    source = SourceDocument.objects.filter(name=_fit(SourceDocument, "name", result.source)).first()
     for severity_name, tiers in by_severity.items():
         name = _fit(EscalationPolicy, "name", f"{severity_name or 'General'} escalation")
         severity = SeverityLevel.lookup(severity_name) if severity_name else None
-        policy, _ = EscalationPolicy.objects.update_or_create(
-            name=name, defaults={"severity": severity, "description": f"Imported from {result.source}"}
-        )
         wanted = [
             {
-                "after_minutes": row.within_minutes if isinstance(row.within_minutes, int) else None,
-                "notify_names": _texts(getattr(row, "notify", [])),
+                "delay_minutes": row.within_minutes if isinstance(row.within_minutes, int)
+                and row.within_minutes >= 0 else None,
+                "notify_names": [_fit(Contact, "name", n) for n in _texts(getattr(row, "notify", []))],
                 "action": _fit(EscalationTier, "action", getattr(row, "action", "")),
             }
             for row in tiers
         ]
-        have = [
-            {"after_minutes": t.after_minutes, "notify_names": t.notify_names, "action": t.action}
-            for t in policy.tiers.order_by("order")
-        ]
-        if wanted != have:
-            policy.tiers.all().delete()
-            for order, values in enumerate(wanted):
-                tier = EscalationTier.objects.create(policy=policy, order=order, **values)
-                names = {n.casefold() for n in values["notify_names"]}
-                tier.contacts.set([c for c in contacts if c.name.casefold() in names or
-                                   (c.role and c.role.casefold() in names)])
+        policy = EscalationPolicy.objects.filter(name=name).first()
         result.escalation_policies += 1
+        if policy is not None and policy.edited:
+            if policy.imported_rows != wanted:
+                result.warnings.append(f"{name}: changed in the admin since it was imported; kept as the admin "
+                                       "left it (the document's new rows were not applied)")
+            continue
+        if policy is None:
+            policy = EscalationPolicy.objects.create(name=name, severity=severity, source=source,
+                                                     description=f"Imported from {result.source}")
+        elif policy.imported_rows == wanted and policy.severity_id == (severity.pk if severity else None):
+            continue
+        policy.severity, policy.source, policy.imported_rows = severity, source, wanted
+        policy.save(update_fields=["severity", "source", "imported_rows"])
+        policy.tiers.all().delete()
+        for order, values in enumerate(wanted):
+            tier = EscalationTier.objects.create(policy=policy, order=order, **values)
+            contacts, rotations, _ = find_by_names(values["notify_names"])
+            tier.contacts.set(contacts)
+            tier.rotations.set(rotations)
+        result.warnings.extend(f"{name}: {problem}" for problem in policy.problems())
 
 
 # --- runbooks ---------------------------------------------------------------------------------------

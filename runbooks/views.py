@@ -1,4 +1,4 @@
-"""Runbook pages: list and search, detail, history and diffs, matching, and the severity matrix."""
+"""Runbook pages: list and search, detail, history and diffs, matching (severity and escalation: oncall_views.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from itertools import groupby
 
 from django.contrib.auth.decorators import permission_required
 from django.db import connection
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
@@ -16,14 +16,10 @@ from django.views.decorators.http import require_GET
 from .forms import MatchForm
 from .matching import match_runbooks
 from .models import (
-    Contact,
-    EscalationPolicy,
-    EscalationTier,
     Phase,
     Runbook,
     RunbookVersion,
     Service,
-    SeverityLevel,
     Step,
 )
 from .search import SearchPaginator, clean_query, search_runbooks
@@ -205,19 +201,3 @@ def match(request):
             labels = {"service": service} if service else None
             matches = match_runbooks(q, labels=labels, limit=20)
     return render(request, "runbooks/match.html", {"form": form, "matches": matches})
-
-
-# --- severity and escalation ----------------------------------------------------------------------
-
-@require_GET
-@permission_required("runbooks.view_runbook", raise_exception=True)
-def severity(request):
-    levels = list(SeverityLevel.objects.all())
-    contacts = Contact.objects.order_by("name")
-    policies = list(
-        EscalationPolicy.objects.select_related("severity", "service")
-        .prefetch_related(Prefetch("tiers", EscalationTier.objects.order_by("order").prefetch_related(
-            Prefetch("contacts", contacts))))
-    )
-    services = list(Service.objects.select_related("owner").prefetch_related(Prefetch("contacts", contacts)))
-    return render(request, "runbooks/severity.html", {"levels": levels, "policies": policies, "services": services})

@@ -64,6 +64,12 @@ ACCESS: dict[str, tuple[str | None, str]] = {
     "api:alerts_generic": (None, "token"),
     "api:schema": ("viewer", "token-or-login"),
     "api:docs": ("viewer", "get"),
+    "oncall:severity": ("viewer", "get"),
+    "oncall:severity_suggest": ("viewer", "get"),
+    "oncall:escalation": ("viewer", "get"),
+    "incidents:page_contact": ("responder", "post-only"),
+    "incidents:escalation_jump": ("commander", "post-only"),
+    "page_ack": (None, "signed-link"),  # anyone with the link; the walk's made-up token is refused with 400
 }
 
 
@@ -134,6 +140,8 @@ def test_each_role_reaches_exactly_what_it_may(client, users, url_args, role):
             expected = {403}
         elif how == "post-only":
             expected = {405}
+        elif how == "signed-link":
+            expected = {400}
         else:
             expected = {200, 204, 302}
         if response.status_code not in expected:

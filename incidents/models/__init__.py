@@ -1,4 +1,4 @@
-"""What happened, one module per concern: the incident and its timeline, checklists, command runs.
+"""What happened, one module per concern: the incident and its timeline, checklists, command runs, paging.
 
 Import models from here (`from incidents.models import Incident`); vocabularies live in `incidents.choices`.
 """
@@ -7,6 +7,7 @@ from ..choices import OPEN_STATUSES, ROLES, TRANSITIONS, EventKind, EventSource,
 from .alerts import Alert, AlertDelivery, AlertGroup, Integration
 from .checklist import ChecklistItem, IncidentRunbook
 from .incident import Incident, IncidentError, IncidentQuerySet, TimelineEvent, TimelineEventQuerySet
+from .paging import MANUAL_TIER, Escalation, Page, PageQuerySet
 from .runs import (
     PANEL_OUTPUT_TAIL,
     PANEL_RUNS,
@@ -24,4 +25,5 @@ __all__ = [
     "TRUNCATION_MARKER", "ChecklistItem", "CommandRun", "CommandRunQuerySet", "EventKind", "EventSource",
     "ExecutionTarget", "Incident", "IncidentError", "IncidentQuerySet", "IncidentRunbook", "RunPlan", "RunsPanel",
     "Status", "TimelineEvent", "TimelineEventQuerySet",
+    "MANUAL_TIER", "Escalation", "Page", "PageQuerySet",
 ]

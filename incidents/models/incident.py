@@ -151,6 +151,8 @@ class Incident(models.Model):
                                 data={"role": "commander", "user": commander.pk})
             for runbook in runbooks:
                 incident._attach(runbook, by, source=source)
+            from incidents.paging import start_escalation  # the engine imports these models
+            start_escalation(incident, by=by)
         return incident
 
     def _locked(self) -> Incident:
@@ -183,7 +185,9 @@ class Incident(models.Model):
         if revision is not None and revision != self.revision:
             raise IncidentError("Someone else changed this incident while you were looking; review and try again.")
 
-    def acknowledge(self, *, by, revision: int | None = None) -> None:
+    def acknowledge(self, *, by, revision: int | None = None, name: str = "", source: str = EventSource.WEB,
+                    data: dict | None = None) -> None:
+        """`name` says who when it is not a console user (a contact following the link in their page)."""
         with transaction.atomic():
             self._locked()
             if self.acknowledged_at is not None:
@@ -191,7 +195,9 @@ class Incident(models.Model):
             now = timezone.now()
             Incident.objects.filter(pk=self.pk).update(acknowledged_at=now, acknowledged_by=by)
             self.acknowledged_at, self.acknowledged_by = now, by
-            self._event(EventKind.ACKNOWLEDGED, by, f"Acknowledged by {_name(by)}")
+            self._event(EventKind.ACKNOWLEDGED, by, f"Acknowledged by {name or _name(by)}", source=source,
+                        data=data)
+            self._stop_escalation("acknowledged", by, name=name)
             self._bump()
 
     def transition(self, to: str, *, by, revision: int | None = None, note: str = "",
@@ -221,6 +227,10 @@ class Incident(models.Model):
                 setattr(self, k, v)
             message = f"{Status(old).label} → {Status(to).label}" + (f": {note}" if note else "")
             self._event(EventKind.STATUS, by, message, data={"from": old, "to": to, "note": note}, source=source)
+            if to in (Status.RESOLVED, Status.CLOSED):
+                self._stop_escalation("resolved", by)
+            elif by is not None:  # a person moved it on: they are on it (an alert's own move is not an answer)
+                self._stop_escalation("acknowledged", by)
             self._bump()
 
     def change_severity(self, severity: SeverityLevel, *, by, revision: int | None = None) -> None:
@@ -230,11 +240,19 @@ class Incident(models.Model):
             if severity.pk == self.severity_id:
                 raise IncidentError(f"The severity is already {severity.name}.")
             old = self.severity.name
+            old_level = self.severity
             Incident.objects.filter(pk=self.pk).update(severity=severity)
             self.severity = severity
             self._event(EventKind.SEVERITY, by, f"Severity {old} → {severity.name}",
                         data={"from": old, "to": severity.name})
+            from incidents.paging import severity_changed
+            severity_changed(self, old_level, by=by)
             self._bump()
+
+    def _stop_escalation(self, why: str, by, *, name: str = "") -> None:
+        """Stop paging in the transaction that changes the incident (paging.py says what stopping means)."""
+        from incidents.paging import stop_escalation
+        stop_escalation(self, why, by=by, name=name or _name(by))
 
     def assign_role(self, role: str, user, *, by, revision: int | None = None) -> None:
         if role not in ROLES:

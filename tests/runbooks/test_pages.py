@@ -205,11 +205,11 @@ def test_match_page_survives_odd_input(client, viewer, runbook, q):
 def test_severity_page_shows_the_matrix_escalation_and_who_to_call(client, viewer, runbook):
     levels = make_severities()
     policy = EscalationPolicy.objects.create(name="SEV1 escalation", severity=levels[0])
-    tier = EscalationTier.objects.create(policy=policy, order=0, after_minutes=15, action="Page the on-call")
+    tier = EscalationTier.objects.create(policy=policy, order=0, delay_minutes=15, action="Page the on-call")
     tier.contacts.add(Contact.objects.get(name="Dana On-call"))
     EscalationTier.objects.create(policy=policy, order=1, notify_names=["VP Engineering"], action="Call the VP")
     client.force_login(viewer)
-    html = client.get(reverse("runbooks:severity")).content.decode()
+    html = client.get(reverse("oncall:severity")).content.decode()
     assert '<span class="sev sev-0">SEV1</span>' in html and "Critical, P1" in html and "15 min" in html
     assert "4 h" in html  # SEV3: 240 minutes
     assert "Page the on-call" in html and "VP Engineering" in html and "Dana On-call" in html
@@ -243,7 +243,7 @@ def test_pages_run_a_constant_number_of_queries(client, viewer, runbook, page):
         "detail": (runbook.get_absolute_url(), None),
         "versions": (reverse("runbooks:versions", args=[runbook.slug]), None),
         "match": (reverse("runbooks:match"), {"q": "BulkAlert3 bulk error 4 runbook"}),
-        "severity": (reverse("runbooks:severity"), None),
+        "severity": (reverse("oncall:severity"), None),
     }
     url, params = urls[page]
     _grow(5)

@@ -167,7 +167,9 @@ def test_severity_contacts_and_escalation_are_stored_once_and_updated():
 
     result = store_document(doc)
     assert (result.severity_levels, result.contacts, result.escalation_policies) == (2, 2, 2)
-    assert str(result) == "0 created, 0 updated, 0 unchanged; 2 severity levels, 2 contacts, 2 escalation policies"
+    assert str(result) == ("0 created, 0 updated, 0 unchanged; 2 severity levels, 2 contacts, 2 escalation policies; "
+                           "1 warning")
+    assert result.warnings == ["SEV1 escalation: Tier 2: nobody called “Dana” is in the contacts or rotations."]
     sev1 = SeverityLevel.objects.get(name="SEV1")
     assert (sev1.rank, sev1.response_minutes, sev1.examples) == (0, 5, ["Outage"])
     assert SeverityLevel.objects.get(name="SEV4").response_minutes is None
@@ -177,10 +179,10 @@ def test_severity_contacts_and_escalation_are_stored_once_and_updated():
     policy = EscalationPolicy.objects.get(name="SEV1 escalation")
     assert policy.severity == sev1
     tiers = list(policy.tiers.all())
-    assert [(t.after_minutes, t.notify_names, t.action) for t in tiers] == [
+    assert [(t.delay_minutes, t.notify_names, t.action) for t in tiers] == [
         (5, ["Payments On-Call"], "Page the on-call"), (15, ["Dana"], "Phone the manager")]
     assert list(tiers[0].contacts.all()) == [oncall]
-    assert EscalationPolicy.objects.get(name="SEV4 escalation").tiers.get().after_minutes is None
+    assert EscalationPolicy.objects.get(name="SEV4 escalation").tiers.get().delay_minutes is None
 
     levels[0].response_minutes = 10
     store_document(doc)

@@ -1,4 +1,4 @@
-"""What the organisation knows: services, contacts, the severity matrix, escalation policies and runbooks."""
+"""Runbooks with their steps, commands and versions, the documents they came from, and the severity matrix."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils.text import slugify
+
+from .people import Service
 
 
 class Phase(models.TextChoices):
@@ -18,52 +20,6 @@ class Phase(models.TextChoices):
     PREVENTION = "prevention", "Prevention"
     POST_INCIDENT = "post-incident", "Post-incident"
     OTHER = "other", "Other"
-
-
-class Contact(models.Model):
-    """A person, team or channel to call during an incident."""
-
-    class Kind(models.TextChoices):
-        PERSON = "person", "Person"
-        TEAM = "team", "Team"
-        CHANNEL = "channel", "Channel"
-
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=20, choices=Kind, default=Kind.PERSON)
-    role = models.CharField(max_length=200, blank=True)
-    email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=50, blank=True)
-    handle = models.CharField(max_length=100, blank=True, help_text="Chat handle, e.g. @oncall")
-    channel = models.CharField(max_length=100, blank=True, help_text="Chat channel, e.g. #incidents")
-    via = models.CharField(max_length=100, blank=True, help_text="How to reach them, e.g. PagerDuty")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
-    )
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["name", "role"], name="contact_unique_name_role")]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.role})" if self.role else self.name
-
-
-class Service(models.Model):
-    """Something the organisation runs, and the team that owns it."""
-
-    name = models.CharField(max_length=200, unique=True)
-    description = models.TextField(blank=True)
-    owner = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_services",
-        help_text="The owning team",
-    )
-    contacts = models.ManyToManyField(Contact, blank=True, related_name="services")
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class SeverityLevel(models.Model):
@@ -105,45 +61,6 @@ class SeverityLevel(models.Model):
             if level.name.lower() == wanted or wanted in (a.lower() for a in level.aliases):
                 return level
         return None
-
-
-class EscalationPolicy(models.Model):
-    """Who is told, and when, for a severity (optionally for one service)."""
-
-    name = models.CharField(max_length=200, unique=True)
-    severity = models.ForeignKey(
-        SeverityLevel, null=True, blank=True, on_delete=models.CASCADE, related_name="escalation_policies"
-    )
-    service = models.ForeignKey(
-        Service, null=True, blank=True, on_delete=models.CASCADE, related_name="escalation_policies"
-    )
-    description = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["severity__rank", "name"]
-        verbose_name_plural = "escalation policies"
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class EscalationTier(models.Model):
-    """One step of a policy: after `after_minutes` unacknowledged, notify these contacts."""
-
-    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="tiers")
-    order = models.PositiveSmallIntegerField(default=0)
-    after_minutes = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Minutes after declaration; empty when not a fixed number"
-    )
-    contacts = models.ManyToManyField(Contact, blank=True, related_name="escalation_tiers")
-    notify_names = models.JSONField(default=list, blank=True, help_text="Names as the source document gave them")
-    action = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        ordering = ["policy", "order"]
-
-    def __str__(self) -> str:
-        return f"{self.policy} tier {self.order + 1}"
 
 
 class SourceDocument(models.Model):

@@ -1,0 +1,27 @@
+"""What the organisation knows, one module per concern; import from here (`from runbooks.models import Runbook`).
+
+- library: runbooks, steps, commands, versions, source documents, the severity matrix
+- people: contacts (people, teams, chat channels) and services
+- oncall: rotations with their members and overrides
+- escalation: escalation policies and their tiers
+"""
+
+from .escalation import (
+    EscalationPolicy,
+    EscalationPolicyQuerySet,
+    EscalationTier,
+    TierSpec,
+    find_by_names,
+    policy_problems,
+    tier_spec,
+)
+from .library import Command, Phase, Runbook, RunbookVersion, SeverityLevel, SourceDocument, Step
+from .oncall import Rotation, RotationMember, RotationOverride, Shift
+from .people import CHAT, EMAIL, Channel, Contact, ContactQuerySet, Person, Route, Service, Team
+
+__all__ = [
+    "CHAT", "EMAIL", "Channel", "Command", "Contact", "ContactQuerySet", "EscalationPolicy",
+    "EscalationPolicyQuerySet", "EscalationTier", "Person", "Phase", "Rotation", "RotationMember",
+    "RotationOverride", "Route", "Runbook", "RunbookVersion", "Service", "SeverityLevel", "Shift", "SourceDocument",
+    "Step", "Team", "TierSpec", "find_by_names", "policy_problems", "tier_spec",
+]
