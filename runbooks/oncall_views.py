@@ -21,13 +21,14 @@ def _policies_with_tiers():
             Prefetch("contacts", Contact.objects.order_by("name")), Prefetch("rotations", Rotation.objects.all()))))
 
 
-def _questionnaire(request, levels: list[SeverityLevel]) -> dict:
-    answers, problems = clean_answers(request.GET)
+def _questionnaire(request, levels: list[SeverityLevel], *, embedded: bool = False) -> dict:
+    data = {k.removeprefix("impact_"): v for k, v in request.GET.items()} if embedded else request.GET
+    answers, problems = clean_answers(data)
     result = suggest(answers, levels) if answers or problems else None
     if result is not None:
         result.problems = problems + result.problems
     return {"questions": [(key, text, options, answers.get(key, "")) for key, text, options in QUESTIONS],
-            "suggestion": result}
+            "suggestion": result, "embedded": embedded}
 
 
 @require_GET
@@ -52,7 +53,8 @@ def severity(request):
 def severity_suggest(request):
     """The questionnaire's answer (htmx); without JavaScript the form lands on the severity page."""
     levels = list(SeverityLevel.objects.all())
-    return render(request, "runbooks/severity.html#questionnaire", _questionnaire(request, levels))
+    embedded = request.GET.get("embedded") == "1"  # inside the declare form: its inputs are named impact_*
+    return render(request, "runbooks/severity.html#questionnaire", _questionnaire(request, levels, embedded=embedded))
 
 
 # --- whom to call -----------------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ class Contact(models.Model):
             return (f"{self.name} has no email address or webhook URL, and none of its people has an email "
                     "address")
         others = [what for what, value in (("a phone number", self.phone), ("a chat handle", self.handle)) if value]
-        extra = f" ({' and '.join(others)} are for people to use)" if others else ""
+        extra = f" ({' and '.join(others)} {'are' if len(others) > 1 else 'is'} for people to use)" if others else ""
         return f"{self.name} has no email address, so the console cannot page them{extra}"
 
     def clean(self) -> None:
