@@ -111,7 +111,7 @@ def test_an_email_page_carries_title_severity_link_and_a_signed_acknowledge_link
     assert "tier 1 of SEV1 escalation" in message.body
     page = incident.pages.get()
     assert (page.state, page.attempts) == ("sent", 1) and page.sent_at is not None
-    assert incident.timeline.filter(kind=EventKind.NOTIFICATION, message=f"Paged Ana by email (ana@example.com), "
+    assert incident.timeline.filter(kind=EventKind.NOTIFICATION, message="Paged Ana by email (ana@example.com), "
                                                                       "tier 1").exists()
 
 

@@ -131,7 +131,8 @@ def test_a_policy_edited_after_declare_does_not_change_the_running_escalation(cl
 
 
 def test_a_rotation_tier_pages_whoever_is_on_call_when_it_fires(clock, sev, people, commander):
-    rotation = make_rotation("Primary", [people["Ana"], people["Ben"]], handoff_at=START - timedelta(hours=23, minutes=58))
+    rotation = make_rotation("Primary", [people["Ana"], people["Ben"]],
+                             handoff_at=START - timedelta(hours=23, minutes=58))
     make_policy(sev[0], [(5, [people["Cleo"]]), (5, [rotation])])
     incident = declare(sev, commander)  # Ana is on call for two more minutes
     clock.shift(timedelta(minutes=5))

@@ -68,7 +68,7 @@ def test_the_severity_page_shows_levels_aliases_response_and_whom_each_notifies(
 ])
 def test_the_questionnaire_suggests_a_level_and_says_why(client, viewer, setup, answers, level, reason):
     html = get(client, viewer, "oncall:severity", answers)
-    assert f'Suggested: <span class="sev' in html and f">{level}</span>" in html
+    assert 'Suggested: <span class="sev' in html and f">{level}</span>" in html
     assert reason in html
 
 
