@@ -39,6 +39,7 @@ class Command(BaseCommand):
                                         "timeout_seconds": 120, "is_default": True},
             )
         self._users()
+        self._demo_paging()
         self._demo_incident()
 
     def _users(self) -> None:
@@ -64,6 +65,55 @@ class Command(BaseCommand):
                 f"  Demo users demo-commander, demo-responder, demo-viewer share that password.\n"
                 "  (Printed once; set CONSOLE_ADMIN_USER / CONSOLE_ADMIN_PASSWORD to choose them.)\n"
             ))
+
+    def _demo_paging(self) -> None:
+        """Every demo severity's policy gets a first tier paging the demo users by email at once (the console
+        email backend prints it) and waiting one minute, so the document's own tiers follow a minute later."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from runbooks.models import Contact, EscalationPolicy, EscalationTier, Rotation, RotationMember
+
+        people = []
+        for name in ("commander", "responder", "viewer"):
+            user = User.objects.filter(username=f"demo-{name}").first()
+            if user is None:
+                continue
+            if not user.email:
+                user.email = f"demo-{name}@example.com"
+                user.save(update_fields=["email"])
+            contact, _ = Contact.objects.get_or_create(
+                name=f"Demo {name}", role="", defaults={"kind": Contact.Kind.PERSON, "email": user.email, "user": user})
+            people.append(contact)
+        if not people:
+            return
+        rotation, created = Rotation.objects.get_or_create(name="Demo on-call", defaults={
+            "length": Rotation.Length.DAILY,
+            "handoff_at": timezone.now().replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=1)})
+        if created:
+            for position, person in enumerate(people[:2]):
+                RotationMember.objects.create(rotation=rotation, person=person, position=position)
+        action = "Demo: page the demo users by email at once"
+        for level in SeverityLevel.objects.all():
+            with transaction.atomic():
+                policy = EscalationPolicy.objects.filter(severity=level, service__isnull=True).order_by("pk").first()
+                if policy is None:
+                    policy = EscalationPolicy.objects.create(name=f"{level.name} escalation", severity=level)
+                if policy.tiers.filter(action=action).exists():
+                    continue
+                later = list(policy.tiers.order_by("order", "pk"))
+                for order, tier in enumerate(later, start=1):
+                    EscalationTier.objects.filter(pk=tier.pk).update(order=order)
+                first = EscalationTier.objects.create(policy=policy, order=0, delay_minutes=1, action=action)
+                first.contacts.set(people[:2])
+                if not later:
+                    last = EscalationTier.objects.create(policy=policy, order=1, delay_minutes=None,
+                                                         action="Demo: whoever is on call")
+                    last.rotations.set([rotation])
+                EscalationPolicy.objects.filter(pk=policy.pk).update(edited=True)  # a re-import keeps this
+        self.stdout.write(f"demo: paging policies for {SeverityLevel.objects.count()} severities "
+                          f"(tier 1 emails {', '.join(p.email for p in people[:2])})")
 
     def _demo_incident(self) -> None:
         if Incident.objects.exists() or not SeverityLevel.objects.exists():
