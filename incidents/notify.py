@@ -160,7 +160,7 @@ def chat_client() -> httpx.Client:
     """An HTTP client for webhooks (a `with` block closes it); several posts can share one."""
     timeout = httpx.Timeout(settings.WEBHOOK_TIMEOUT_SECONDS, connect=min(3.0, settings.WEBHOOK_TIMEOUT_SECONDS))
     return httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False,
-                        limits=httpx.Limits(max_connections=4, max_keepalive_connections=0),
+                        limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
                         headers={"User-Agent": "incident-console"})
 
 
