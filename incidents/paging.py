@@ -293,6 +293,11 @@ def severity_changed(incident: Incident, old_level, *, by=None) -> None:
                 esc.state, (esc.next_tier, esc.next_repeat) = State.ACTIVE, following
                 esc.next_due_at = now + timedelta(minutes=delay)
             esc.stopped_at, esc.stop_reason = None, ""
+    elif esc.state == State.NO_POLICY and open_:  # nobody was paged: the new policy starts from tier 1
+        esc.state, esc.next_tier, esc.next_repeat, esc.next_due_at = State.ACTIVE, 0, 0, now
+        batch.event(incident.pk, EventKind.ESCALATION,
+                    f"Severity lowered to {incident.severity.name}: {policy.name} applies and starts now.",
+                    actor=by, source=EventSource.SYSTEM)
     else:
         esc.next_tier = min(esc.next_tier, len(snap["tiers"]))
         batch.event(incident.pk, EventKind.ESCALATION,

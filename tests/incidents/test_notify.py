@@ -255,3 +255,36 @@ def test_a_page_a_dead_worker_was_sending_is_freed_and_sent_again(commander, clo
     clock.shift(timedelta(seconds=paging.SENDING_TIMEOUT_SECONDS + 1))
     assert paging.sweep() == 1
     assert incident.pages.get().state == "pending"
+
+
+class FlakyBackend(RefusingBackend):
+    """Refuses with 421 (try again) the first time, then accepts."""
+
+    calls = 0
+
+    def send_messages(self, messages):
+        FlakyBackend.calls += 1
+        if FlakyBackend.calls == 1:
+            import smtplib
+
+            raise smtplib.SMTPResponseException(421, b"busy")
+        mail.outbox.extend(messages)
+        return len(messages)
+
+
+def test_the_notification_task_retries_a_transient_failure_and_sends_once(settings):
+    from incidents.tasks import send_email
+
+    settings.EMAIL_BACKEND = "tests.incidents.test_notify.FlakyBackend"
+    FlakyBackend.calls = 0
+    send_email.apply(args=(["ops@example.com"], "Postmortem due", "Write it up."))
+    assert FlakyBackend.calls == 2 and [m.subject for m in mail.outbox] == ["Postmortem due"]
+
+
+def test_the_notification_task_fails_a_permanent_failure_at_once(settings):
+    from incidents.tasks import send_email
+
+    settings.EMAIL_BACKEND = "tests.incidents.test_notify.RefusingBackend"
+    RefusingBackend.code = 550
+    result = send_email.apply(args=(["ops@example.com"], "Postmortem due", "Write it up."))
+    assert result.failed() and "550" in str(result.result)

@@ -246,3 +246,22 @@ def test_a_stale_jump_after_the_tier_fired_does_nothing(clock, sev, people, comm
     with pytest.raises(IncidentError, match="moved on at 03:05"):
         paging.jump_to_tier(incident, 1, by=commander, position=seen)
     assert [p[0] for p in paged(incident)] == ["Ana", "Ben"]
+
+
+def test_lowering_the_severity_onto_a_policy_starts_it_when_nobody_was_paged(clock, sev, people, commander):
+    make_policy(sev[2], [(5, [people["Ana"]])])
+    incident = declare(sev, commander, severity=sev[0])  # SEV1 has no policy here
+    incident.change_severity(sev[2], by=commander)
+    paging.tick()
+    assert [p[0] for p in paged(incident)] == ["Ana"]
+
+
+def test_lowering_the_severity_pages_nobody_now_and_goes_on_with_the_lower_policy(clock, sev, people, commander):
+    make_policy(sev[0], [(5, [people["Ana"]]), (5, [people["Ben"]])])
+    make_policy(sev[2], [(30, [people["Cleo"]]), (30, [people["Dev"]])])
+    incident = declare(sev, commander)
+    incident.change_severity(sev[2], by=commander)
+    assert [p[0] for p in paged(incident)] == ["Ana"]
+    clock.shift(timedelta(minutes=5))
+    paging.tick()
+    assert [p[0] for p in paged(incident)] == ["Ana", "Dev"]
