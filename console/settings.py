@@ -242,7 +242,6 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "incident-console@localhost")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)  # seconds; Django's default waits on a silent SMTP server forever
 
 # --- Paging (incidents/paging.py, incidents/notify.py) ----------------------------------------------
-CONSOLE_BASE_URL = env_str("CONSOLE_BASE_URL", "http://127.0.0.1:8000")  # links in emails and chat messages
 ESCALATION_TICK_SECONDS = env_int("ESCALATION_TICK_SECONDS", 5)
 PAGE_ACK_LINK_MAX_AGE = env_int("PAGE_ACK_LINK_MAX_AGE", 24 * 3600)
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5)

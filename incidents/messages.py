@@ -29,7 +29,7 @@ class AckLinkError(Exception):
 
 
 def absolute(path: str) -> str:
-    return settings.CONSOLE_BASE_URL.rstrip("/") + path
+    return settings.CONSOLE_URL.rstrip("/") + path
 
 
 def ack_token(page: Page) -> str:

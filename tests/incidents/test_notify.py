@@ -99,7 +99,7 @@ def pending_ids(incident):
 
 
 def test_an_email_page_carries_title_severity_link_and_a_signed_acknowledge_link(commander, settings):
-    settings.CONSOLE_BASE_URL = "https://console.example.com"
+    settings.CONSOLE_URL = "https://console.example.com"
     incident = declare_paging(commander, make_person("Ana"))
     assert paging.deliver(pending_ids(incident)) == {"sent": 1, "failed": 0, "retrying": 0}
 

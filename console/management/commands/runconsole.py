@@ -53,8 +53,8 @@ class Command(BaseCommand):
         ]
 
     def _serve(self, port: int) -> None:
-        # Links in pages point at this server unless CONSOLE_BASE_URL says otherwise (the worker composes them).
-        os.environ.setdefault("CONSOLE_BASE_URL", f"http://127.0.0.1:{port}")
+        # Links in pages point at this server unless CONSOLE_URL says otherwise (the worker composes them).
+        os.environ.setdefault("CONSOLE_URL", f"http://127.0.0.1:{port}")
         signals = {"count": 0}
 
         def on_signal(*_):
