@@ -411,6 +411,27 @@ def page_now(incident: Incident, contact: Contact, *, by, position: str | None =
     return made
 
 
+def renotify(incident: Incident, *, reason: str) -> list[Page]:
+    """Tell the policy's first tier again, e.g. a new alert joined an incident someone had acknowledged.
+
+    Called inside the caller's transaction with the incident locked; each call is its own outbox position, so
+    a repeated delivery of the same alert (which never reaches here: deduplicated first) could not page twice.
+    """
+    esc = Escalation.objects.select_for_update().filter(incident=incident).first()
+    if esc is None or not esc.tiers or not incident.is_open:
+        return []
+    batch = _Batch(timezone.now())
+    targets = list(esc.tiers[0].get("targets") or [])
+    planned = [Directory([esc.snapshot]).resolve(t, batch.now) for t in targets]
+    esc.manual_pages += 1
+    made = _pages_for(batch, esc, planned, targets, tier=MANUAL_TIER, repeat=esc.manual_pages,
+                      kind=Page.Kind.RENOTIFY, taken=set())
+    batch.event(incident.pk, EventKind.ESCALATION, f"Paging {_names(made)} again: {reason}",
+                source=EventSource.ALERT, data={"renotify": True, "pages": len(made)})
+    _commit(batch, [esc])
+    return made
+
+
 def jump_to_tier(incident: Incident, tier: int, *, by, position: str | None = None) -> list[Page]:
     """Fire tier `tier` (0-based) of the running escalation now instead of waiting for it."""
     with transaction.atomic():

@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
             name='Page',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('tier', 'Tier'), ('manual', 'Paged by hand'), ('severity', 'Severity raised')], default='tier', max_length=10)),
+                ('kind', models.CharField(choices=[('tier', 'Tier'), ('manual', 'Paged by hand'), ('severity', 'Severity raised'), ('renotify', 'New alert')], default='tier', max_length=10)),
                 ('tier', models.SmallIntegerField(help_text="Index in the snapshot's tiers; -1 for a page sent by hand")),
                 ('repeat', models.PositiveIntegerField(default=0)),
                 ('target', models.CharField(help_text='contact:<id> reached, or what could not be (rotation:…)', max_length=200)),

@@ -151,10 +151,13 @@ class AlertGroup(models.Model):
     def on_new_alert_for_acknowledged_incident(self, incident: Incident, alerts: list[Alert]) -> None:
         """A new alert joined an incident someone had acknowledged: the people on it must hear again.
 
-        Called inside the transaction that recorded the alert (its timeline event is already written). Paging
-        lives in incidents/paging.py; until that engine is wired here this only marks the moment, so the
-        integrator can connect `incidents.paging` (re-notify the current tier) in this one place.
+        Called inside the transaction that recorded the alert (its timeline event is already written): the
+        first tier of its escalation is paged again (incidents/paging.py).
         """
+        from incidents.paging import renotify  # the engine imports these models
+
+        names = ", ".join(sorted({a.labels.get("alertname", "") for a in alerts} - {""})) or "a new alert"
+        renotify(incident, reason=f"{names} joined after the incident was acknowledged")
 
 
 class AlertQuerySet(models.QuerySet):

@@ -101,6 +101,7 @@ class Page(models.Model):
         TIER = "tier", "Tier"
         MANUAL = "manual", "Paged by hand"
         SEVERITY = "severity", "Severity raised"
+        RENOTIFY = "renotify", "New alert"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="pages")
     escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="pages")

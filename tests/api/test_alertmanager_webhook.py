@@ -166,3 +166,23 @@ def test_alerts_from_two_integrations_with_the_same_group_key_stay_apart(make_in
     post_alerts(one, am_payload())
     post_alerts(two, am_payload())
     assert Incident.objects.count() == 2
+
+
+def test_a_new_alert_after_acknowledgement_pages_the_first_tier_again(alertmanager, post_alerts, commander, sev):
+    from incidents.models import Page
+    from tests.paging_factories import make_person, make_policy
+
+    ana = make_person("Ana")
+    make_policy(sev[0], [(5, [ana])])
+    post_alerts(alertmanager, am_payload(am_alert(fingerprint="f1")))
+    incident = Incident.objects.get()
+    assert list(Page.objects.filter(incident=incident).values_list("name", "kind")) == [("Ana", "tier")]
+    incident.acknowledge(by=commander)
+    post_alerts(alertmanager, am_payload(am_alert(fingerprint="f1"), am_alert(fingerprint="f2", instance="c-2")))
+    assert list(Page.objects.filter(incident=incident).order_by("pk").values_list("name", "kind")) == [
+        ("Ana", "tier"), ("Ana", "renotify")]
+    said = incident.timeline.filter(kind=EventKind.ESCALATION).last()
+    assert "Paging Ana by email again" in said.message and "CheckoutLatencyHigh" in said.message
+    # The same delivery again is a duplicate: nobody is paged a third time.
+    post_alerts(alertmanager, am_payload(am_alert(fingerprint="f1"), am_alert(fingerprint="f2", instance="c-2")))
+    assert Page.objects.filter(incident=incident).count() == 2
