@@ -275,6 +275,7 @@ CELERY_TASK_ROUTES = {
     "incidents.tasks.send_notification": {"queue": "notifications"},
     "incidents.tasks.deliver_pages": {"queue": "notifications"},
     "incidents.tasks.send_email": {"queue": "notifications"},
+    "incidents.reminders.send_action_reminder": {"queue": "notifications"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -284,8 +285,10 @@ CELERY_BEAT_SCHEDULE = {
     "audit-lost-command-runs": {"task": "incidents.tasks.audit_lost_runs", "schedule": 30.0},
     "escalation-tick": {"task": "incidents.tasks.escalation_tick", "schedule": float(ESCALATION_TICK_SECONDS),
                         "options": {"expires": float(ESCALATION_TICK_SECONDS)}},
+    "remind-action-items": {"task": "incidents.reminders.remind_action_items", "schedule": 900.0},
 }
 COMMAND_HEARTBEAT_TIMEOUT_SECONDS = env_int("COMMAND_HEARTBEAT_TIMEOUT_SECONDS", 60)
+ACTION_REMINDER_DAYS_BEFORE = env_int("ACTION_REMINDER_DAYS_BEFORE", 2)  # owners reminded this many days ahead
 
 # --- alerts in and the REST API (api/) ---------------------------------------------------------------
 # The address people and senders reach the console at: printed webhook URLs (create_integration) use it.

@@ -91,5 +91,6 @@ class CommandRunAdmin(admin.ModelAdmin):
         return False
 
 
-# --- alerts in: integrations and the inbox (incidents/admin_alerts.py) -----------------------------------
-from . import admin_alerts  # noqa: E402, F401
+# --- alerts in: integrations and the inbox (incidents/admin_alerts.py); postmortems: the policy admins set,
+# postmortems and action items (incidents/admin_postmortem.py) ------------------------------------------------
+from . import admin_alerts, admin_postmortem  # noqa: E402, F401

@@ -42,6 +42,9 @@ class EventKind(models.TextChoices):
     NOTIFICATION = "notification", "Notification"
     ESCALATION = "escalation", "Escalation"
     ALERT = "alert", "Alert"
+    MILESTONE = "milestone", "Milestone edited"
+    POSTMORTEM = "postmortem", "Postmortem"
+    ACTION = "action", "Action item"
 
 
 class EventSource(models.TextChoices):

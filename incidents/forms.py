@@ -67,6 +67,7 @@ class NoteForm(forms.Form):
     text = forms.CharField(max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}),
                            error_messages={"required": "A note needs some text.",
                                            "max_length": "Keep a note under 10,000 characters."})
+    important = forms.BooleanField(required=False)
 
 
 def first_error(form: forms.Form) -> str:

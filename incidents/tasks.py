@@ -146,3 +146,7 @@ def send_email(self, to: list[str], subject: str, body: str) -> None:
     """One email with the notification retry policy, for anyone (postmortem reminders, say); enqueue it with
     `transaction.on_commit(partial(send_email.delay, [address], subject, body))`."""
     notify.send_email(to, subject, body)
+
+
+# Action-item reminders live with their rules; imported here so workers register them.
+from incidents.reminders import remind_action_items, send_action_reminder  # noqa: E402, F401

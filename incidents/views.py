@@ -528,7 +528,7 @@ def attach_search(request, pk):
 @require_POST
 def add_note(request, pk):
     return _change_from_form(request, pk, NoteForm, lambda incident, data: incident.add_note(
-        data["text"], by=request.user))
+        data["text"], by=request.user, important=data["important"]))
 
 
 @permission_required("incidents.respond_incident", raise_exception=True)

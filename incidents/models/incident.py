@@ -19,6 +19,7 @@ from django.utils import timezone
 from runbooks.models import Phase, Runbook, Service, SeverityLevel
 
 from ..choices import OPEN_STATUSES, ROLES, TRANSITIONS, EventKind, EventSource, Status
+from .milestones import Milestones
 
 if TYPE_CHECKING:
     from .checklist import IncidentRunbook
@@ -42,8 +43,8 @@ class IncidentQuerySet(models.QuerySet):
         return self.order_by("severity__rank", "declared_at")
 
 
-class Incident(models.Model):
-    """An incident, from declaration to close."""
+class Incident(Milestones, models.Model):
+    """An incident, from declaration to close (its milestones and their rules: milestones.py)."""
 
     title = models.CharField(max_length=200)
     summary = models.TextField(blank=True)
@@ -98,9 +99,10 @@ class Incident(models.Model):
 
     @property
     def response_due_at(self):
+        """Acknowledgement due: the severity's response time after impact started."""
         if self.severity.response_minutes is None:
             return None
-        return self.declared_at + timedelta(minutes=self.severity.response_minutes)
+        return self.impact_start + timedelta(minutes=self.severity.response_minutes)
 
     @property
     def response_breached(self) -> bool:
@@ -110,17 +112,18 @@ class Incident(models.Model):
             return False
         return (self.acknowledged_at or timezone.now()) > due
 
+    # Durations run from impact started, as milestones.py defines them.
     @property
     def time_to_acknowledge(self) -> timedelta | None:
-        return self.acknowledged_at - self.declared_at if self.acknowledged_at else None
+        return self.duration_to("acknowledged")
 
     @property
     def time_to_mitigate(self) -> timedelta | None:
-        return self.mitigated_at - self.declared_at if self.mitigated_at else None
+        return self.duration_to("mitigated")
 
     @property
     def time_to_resolve(self) -> timedelta | None:
-        return self.resolved_at - self.declared_at if self.resolved_at else None
+        return self.duration_to("resolved")
 
     @property
     def response_time(self) -> timedelta | None:
@@ -139,10 +142,13 @@ class Incident(models.Model):
             raise IncidentError("Give the incident a title.")
         if len(title) > 200:
             raise IncidentError("Keep the title under 200 characters.")
+        now = timezone.now()
+        # Impact cannot start after the declaration (an alert's clock ahead of ours); it defaults to it.
+        impact_started_at = min(impact_started_at, now) if impact_started_at else now
         with transaction.atomic():
             incident = cls.objects.create(
                 title=title, summary=summary, severity=severity, service=service, declared_by=by,
-                commander=commander, impact_started_at=impact_started_at,
+                commander=commander, impact_started_at=impact_started_at, declared_at=now,
             )
             incident._event(EventKind.DECLARED, by, f"Declared {severity.name}: {title}", source=source,
                             data={"severity": severity.name, "service": service.name if service else None})
@@ -208,6 +214,8 @@ class Incident(models.Model):
             if to not in TRANSITIONS.get(self.status, ()):
                 label = Status(to).label if to in Status.values else repr(to)
                 raise IncidentError(f"An incident that is {self.get_status_display().lower()} cannot become {label}.")
+            if to == Status.CLOSED and (needs := self.closing_needs()):
+                raise IncidentError("It cannot be closed yet: " + " ".join(needs))
             now = timezone.now()
             changes: dict = {"status": to}
             stamp = {Status.INVESTIGATING: "investigating_at", Status.IDENTIFIED: "identified_at",
@@ -269,7 +277,8 @@ class Incident(models.Model):
                         data={"role": role, "user": user.pk if user else None})
             self._bump()
 
-    def add_note(self, text: str, *, by) -> TimelineEvent:
+    def add_note(self, text: str, *, by, important: bool = False) -> TimelineEvent:
+        """A note; an important one goes into the postmortem's key timeline."""
         text = (text or "").strip()
         if not text:
             raise IncidentError("A note needs some text.")
@@ -277,7 +286,7 @@ class Incident(models.Model):
             raise IncidentError("Keep a note under 10,000 characters.")
         with transaction.atomic():
             self._locked()
-            event = self._event(EventKind.NOTE, by, text)
+            event = self._event(EventKind.NOTE, by, text, data={"important": True} if important else None)
             self._bump()
         return event
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from incidents.models import ChecklistItem, EventKind, Incident, IncidentError, Status, TimelineEvent
+from incidents.models import ChecklistItem, EventKind, Incident, IncidentError, Postmortem, Status, TimelineEvent
 from tests.factories import declare_queue_incident, make_runbook, make_severities
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +21,7 @@ def incident(sev, commander):
 
 
 def test_the_whole_lifecycle_stamps_each_time(incident, commander):
+    Postmortem.waive(incident, by=commander, reason="a drill")  # SEV1 needs a postmortem (or a waiver) to close
     for status, stamp in [(Status.INVESTIGATING, "investigating_at"), (Status.IDENTIFIED, "identified_at"),
                           (Status.MITIGATED, "mitigated_at"), (Status.RESOLVED, "resolved_at"),
                           (Status.CLOSED, "closed_at")]:
@@ -52,6 +53,7 @@ def test_acknowledging_stamps_once(incident, responder, commander):
     ([Status.RESOLVED, Status.CLOSED], Status.INVESTIGATING),
 ])
 def test_transitions_not_allowed_are_refused_and_change_nothing(incident, commander, path, refused):
+    Postmortem.waive(incident, by=commander, reason="a drill")  # SEV1 needs a postmortem (or a waiver) to close
     for status in path:
         incident.transition(status, by=commander)
     before = (incident.status, incident.revision, incident.timeline.count())
@@ -101,6 +103,7 @@ def test_a_stale_revision_is_refused(incident, commander, sev):
 
 
 def test_a_closed_incident_refuses_ticks_and_attachments(incident, commander):
+    Postmortem.waive(incident, by=commander, reason="a drill")  # SEV1 needs a postmortem (or a waiver) to close
     incident.transition(Status.RESOLVED, by=commander)
     incident.transition(Status.CLOSED, by=commander)
     with pytest.raises(IncidentError, match="closed"):

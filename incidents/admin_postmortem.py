@@ -1,0 +1,47 @@
+"""Admin for postmortems: the policy admins set (one row), postmortems (read here, written in the console),
+and action items."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import ActionItem, Postmortem, PostmortemPolicy
+
+
+@admin.register(PostmortemPolicy)
+class PostmortemPolicyAdmin(admin.ModelAdmin):
+    """One row: which severities need a postmortem, the impact limit, action-item due days by rank."""
+
+    filter_horizontal = ("severities",)
+
+    def has_add_permission(self, request) -> bool:
+        return not PostmortemPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Postmortem)
+class PostmortemAdmin(admin.ModelAdmin):
+    """Written in the console; admins read them here."""
+
+    list_display = ("incident", "state", "generated_at", "published_by", "published_at", "waived_at")
+    list_filter = ("state",)
+    list_select_related = ("incident", "published_by")
+    search_fields = ("incident__title",)
+    readonly_fields = [f.name for f in Postmortem._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ActionItem)
+class ActionItemAdmin(admin.ModelAdmin):
+    list_display = ("description", "incident", "owner", "due_date", "priority", "status")
+    list_filter = ("status", "priority")
+    search_fields = ("description", "incident__title")
+    list_select_related = ("incident", "owner")
+    raw_id_fields = ("incident", "owner", "runbook", "created_by", "closed_by")
