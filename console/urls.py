@@ -10,6 +10,7 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("", incident_views.dashboard, name="dashboard"),
     path("healthz", health.healthz, name="healthz"),
+    path("", include("incidents.followup_urls")),  # /actions/, /metrics/, /runbooks/<slug>/record/
     path("accounts/", include("accounts.urls")),
     path("runbooks/", include("runbooks.urls")),
     path("", include("runbooks.oncall_urls")),  # /severity/ and /escalation/

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import command_urls, paging_urls, views
+from . import command_urls, paging_urls, postmortem_urls, postmortem_views, views
 
 app_name = "incidents"
 urlpatterns = [
@@ -9,7 +9,7 @@ urlpatterns = [
     path("live/", views.dashboard_poll, name="dashboard_poll"),
     path("declare/", views.declare, name="declare"),
     path("declare/suggest/", views.declare_suggest, name="declare_suggest"),
-    path("postmortems/", views.postmortems, name="postmortems"),
+    path("postmortems/", postmortem_views.postmortem_list, name="postmortems"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("<int:pk>/status/", views.transition, name="transition"),
@@ -21,4 +21,5 @@ urlpatterns = [
     path("<int:pk>/items/<int:item_pk>/", views.item_action, name="item"),
     *command_urls.urlpatterns,
     *paging_urls.urlpatterns,
+    *postmortem_urls.urlpatterns,
 ]

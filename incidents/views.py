@@ -142,15 +142,6 @@ def incident_list(request):
     })
 
 
-@require_GET
-@permission_required("incidents.view_incident", raise_exception=True)
-def postmortems(request):
-    incidents = Incident.objects.filter(status__in=[Status.RESOLVED, Status.CLOSED]) \
-        .select_related("severity", "service").order_by("-resolved_at", "-pk")
-    page = Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "incidents/postmortems.html", {"page": page})
-
-
 # --- declare ---------------------------------------------------------------------------------------
 
 @dataclass

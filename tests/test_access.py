@@ -70,6 +70,24 @@ ACCESS: dict[str, tuple[str | None, str]] = {
     "incidents:page_contact": ("responder", "post-only"),
     "incidents:escalation_jump": ("commander", "post-only"),
     "page_ack": (None, "signed-link"),  # anyone with the link; the walk's made-up token is refused with 400
+    "incidents:postmortem": ("viewer", "get"),
+    "incidents:postmortem_generate": ("responder", "post-only"),
+    "incidents:postmortem_section": ("responder", "post-only"),
+    "incidents:postmortem_entries": ("responder", "post-only"),
+    "incidents:postmortem_state": ("responder", "post-only"),
+    "incidents:postmortem_waive": ("commander", "post-only"),
+    "incidents:postmortem_history": ("viewer", "get"),
+    "incidents:postmortem_print": ("viewer", "get"),
+    "incidents:postmortem_md": ("viewer", "get"),
+    "incidents:milestone": ("commander", "post-only"),
+    "incidents:action_new": ("responder", "post-only"),
+    "incidents:action_item": ("viewer", "post-only"),  # an item's owner may close it, whatever their role
+    "followup:actions": ("viewer", "get"),
+    "followup:actions_summary": ("viewer", "get"),
+    "followup:metrics": ("viewer", "get"),
+    "followup:metrics_csv": ("viewer", "get"),
+    "followup:metrics_incidents_csv": ("viewer", "get"),
+    "followup:runbook_record": ("viewer", "get"),
 }
 
 
@@ -95,7 +113,8 @@ def url_args(db, commander):
     incident = Incident.declare(title="Walk", severity=severities[0], by=commander, runbooks=[runbook])
     item = incident.checklist.first()
     args = {"pk": incident.pk, "slug": runbook.slug, "item_pk": item.pk, "number": 1, "version": 1,
-            "a": 1, "b": 1, "run_pk": 1, "token": "x", "index": 0, "incident_id": incident.pk, "item_id": item.pk}
+            "a": 1, "b": 1, "run_pk": 1, "token": "x", "index": 0, "incident_id": incident.pk, "item_id": item.pk,
+            "key": "root_cause"}
     try:
         from incidents.models import CommandRun, ExecutionTarget
 

@@ -29,6 +29,10 @@
       if (!isNaN(due) && now > due) el.classList.add("breached");
     });
   }
+  // Print buttons (the postmortem's print view).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) window.print();
+  });
   setInterval(refreshAges, 30000);
   document.addEventListener("DOMContentLoaded", refreshAges);
   document.addEventListener("htmx:afterSettle", refreshAges);

@@ -151,7 +151,8 @@ def test_an_overdue_acknowledgement_is_red_on_the_dashboard(as_user, viewer, sev
     from django.utils import timezone
 
     late = Incident.declare(title="Nobody looked", severity=sev[0], by=commander)
-    Incident.objects.filter(pk=late.pk).update(declared_at=timezone.now() - timedelta(hours=1))
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Incident.objects.filter(pk=late.pk).update(declared_at=an_hour_ago, impact_started_at=an_hour_ago)
     page = as_user(viewer).get(reverse("dashboard")).content.decode()
     assert 'class="clock breached"' in page and "overdue since" in page
 
@@ -327,11 +328,21 @@ def test_the_list_is_paginated(as_user, viewer, sev, commander):
     assert "Page 1 of 2" in page and page.count("Bulk ") == 50
 
 
-def test_postmortems_list_durations_and_say_the_feature_is_coming(as_user, viewer, incident, commander):
+def test_postmortems_list_durations_and_whether_a_postmortem_is_required(as_user, viewer, incident, commander):
     incident.transition(Status.MITIGATED, by=commander)
     incident.transition(Status.RESOLVED, by=commander)
     page = as_user(viewer).get(url("postmortems")).content.decode()
-    assert "Checkout is slow" in page and "later release" in page and "0 s" in page
+    assert "Checkout is slow" in page and "0 s" in page and "Measured from impact started" in page
+    assert ">required</span>" in page  # SEV2: one of the two most severe levels
+    from incidents.models import Postmortem
+
+    Postmortem.generate(incident, by=commander)
+    page = as_user(viewer).get(url("postmortems") + "?state=draft").content.decode()
+    assert "Checkout is slow" in page and ">Draft</span>" in page
+    page = as_user(viewer).get(url("postmortems") + "?state=published").content.decode()
+    assert "Checkout is slow" not in page
+    page = as_user(viewer).get(url("postmortems") + "?state=lost").content.decode()
+    assert "“lost” is not a postmortem state; showing every one." in page
 
 
 # --- permissions -----------------------------------------------------------------------------------

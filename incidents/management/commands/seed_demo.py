@@ -41,6 +41,7 @@ class Command(BaseCommand):
         self._users()
         self._demo_paging()
         self._demo_incident()
+        self._demo_postmortem()
 
     def _users(self) -> None:
         username = os.environ.get("CONSOLE_ADMIN_USER", "admin")
@@ -126,3 +127,27 @@ class Command(BaseCommand):
             by=admin, commander=admin, summary="A demo incident so the dashboard has something on it.",
             runbooks=[runbook] if runbook else [],
         )
+
+    def _demo_postmortem(self) -> None:
+        """A resolved incident with a drafted postmortem and an action item, so those pages have something."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from incidents.models import ActionItem, Postmortem
+
+        if Incident.objects.filter(title__startswith="Demo: orders queue").exists() or \
+                not SeverityLevel.objects.exists():
+            return
+        admin = User.objects.filter(is_superuser=True).order_by("pk").first()
+        runbook = Runbook.objects.filter(steps__isnull=False).distinct().order_by("pk").first()
+        incident = Incident.declare(
+            title="Demo: orders queue backed up", severity=SeverityLevel.objects.order_by("rank").first(), by=admin,
+            commander=admin, impact_started_at=timezone.now() - timedelta(minutes=50),
+            summary="Orders waited minutes in the queue before being taken.", runbooks=[runbook] if runbook else [])
+        incident.add_note("Consumers were stuck on one malformed message", by=admin, important=True)
+        incident.transition("mitigated", by=admin, note="malformed message moved aside")
+        incident.transition("resolved", by=admin)
+        Postmortem.generate(incident, by=admin)
+        ActionItem.raise_item(incident, description="Send malformed messages to a dead-letter queue", owner=admin,
+                              due_date=None, by=admin, priority=ActionItem.Priority.HIGH, runbook=runbook)
