@@ -12,6 +12,7 @@ from ninja import Query, Router
 from pydantic import BaseModel, Field
 
 from incidents.models import OPEN_STATUSES, Alert, ChecklistItem, Incident, Status
+from incidents.models.postmortem import SECTIONS
 from runbooks.models import Runbook, Service, SeverityLevel
 
 from .core import ApiError, idempotent, need, user_token
@@ -25,6 +26,7 @@ from .schemas import (
     IncidentOut,
     NoteIn,
     NoteOut,
+    PostmortemOut,
     SkipIn,
     StatusChange,
     text,
@@ -134,7 +136,7 @@ def get_incident(request, incident_id: int):
         **incident_out(incident, request),
         "summary": incident.summary, "acknowledged_by": _name(incident.acknowledged_by),
         "milestones": {f: getattr(incident, f) for f in (
-            "impact_started_at", "declared_at", "acknowledged_at", "investigating_at", "identified_at",
+            "impact_started_at", "detected_at", "declared_at", "acknowledged_at", "investigating_at", "identified_at",
             "mitigated_at", "resolved_at", "closed_at")},
         "runbooks": [{"slug": link.runbook.slug, "title": link.runbook.title, "version": link.version.number,
                       "attached_at": link.attached_at} for link in links],
@@ -232,3 +234,31 @@ def skip(request, incident_id: int, item_id: int, payload: SkipIn):
     item = _item(incident_id, item_id)
     item.skip(by=request.user, reason=payload.reason)
     return _item_out(item)
+
+
+@router.get("/{incident_id}/postmortem/", response={200: PostmortemOut, **ERRORS}, url_name="incident_postmortem")
+def postmortem(request, incident_id: int):
+    """The incident's postmortem, when one has been drafted: its sections, action items and the Markdown export."""
+    from incidents.models import Postmortem
+    from incidents.postmortem_markdown import to_markdown
+
+    need(request, "incidents.view_incident", "read postmortems")
+    incident = _get(incident_id)
+    found = Postmortem.objects.select_related("published_by").filter(incident=incident).first()
+    if found is None or not found.generated_at:
+        raise ApiError(404, f"Incident #{incident.pk} has no postmortem yet: draft one on its postmortem page.")
+    order = {s.key: n for n, s in enumerate(SECTIONS)}
+    sections = sorted(found.sections.select_related("updated_by"), key=lambda s: order.get(s.key, len(order)))
+    items = list(incident.action_items.for_list())
+    titles = {s.key: s.title for s in SECTIONS}
+    return {
+        "incident": incident.pk, "state": found.state, "drafted_at": found.generated_at,
+        "published_at": found.published_at, "published_by": _name(found.published_by),
+        "waived": found.waived_at is not None, "waiver_reason": found.waiver_reason,
+        "sections": [{"key": s.key, "title": titles.get(s.key, s.key), "text": s.text, "drafted": s.generated,
+                      "updated_by": _name(s.updated_by), "updated_at": s.updated_at} for s in sections],
+        "action_items": [{"id": i.pk, "description": i.description, "owner": _name(i.owner), "due_date": i.due_date,
+                          "priority": i.get_priority_display().lower(), "status": i.status, "reason": i.reason,
+                          "runbook": i.runbook.slug if i.runbook_id else None} for i in items],
+        "markdown": to_markdown(incident, found, sections, items),
+    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
@@ -62,6 +62,7 @@ class IncidentCreate(BaseModel):
 
 class Milestones(BaseModel):
     impact_started_at: datetime | None
+    detected_at: datetime | None
     declared_at: datetime
     acknowledged_at: datetime | None
     investigating_at: datetime | None
@@ -169,3 +170,36 @@ class Delivery(BaseModel):
     reason: str
     incident: int | None
     incident_url: str | None
+
+
+class PostmortemSectionOut(BaseModel):
+    key: str
+    title: str
+    text: str = Field(description="Markdown, as people wrote it (or as drafted)")
+    drafted: bool = Field(description="Still the drafted text: regenerating the draft replaces it")
+    updated_by: str | None
+    updated_at: datetime | None
+
+
+class ActionItemOut(BaseModel):
+    id: int
+    description: str
+    owner: str | None
+    due_date: date
+    priority: str
+    status: str
+    reason: str
+    runbook: str | None = Field(description="Slug of the runbook the item asks to change")
+
+
+class PostmortemOut(BaseModel):
+    incident: int
+    state: str = Field(description="draft, in_review or published")
+    drafted_at: datetime | None
+    published_at: datetime | None
+    published_by: str | None
+    waived: bool
+    waiver_reason: str
+    sections: list[PostmortemSectionOut]
+    action_items: list[ActionItemOut]
+    markdown: str = Field(description="The whole postmortem as one self-contained Markdown document")

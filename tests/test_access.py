@@ -52,6 +52,7 @@ ACCESS: dict[str, tuple[str | None, str]] = {
     "api:incidents": (None, "token"),
     "api:incidents_create": (None, "token"),
     "api:incident": (None, "token"),
+    "api:incident_postmortem": (None, "token"),
     "api:incident_acknowledge": (None, "token"),
     "api:incident_status": (None, "token"),
     "api:incident_notes": (None, "token"),

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.django_db
 DOCUMENTED = {
     ("get", "/api/v1/incidents/"), ("post", "/api/v1/incidents/"), ("get", "/api/v1/incidents/{incident_id}/"),
     ("post", "/api/v1/incidents/{incident_id}/acknowledge/"), ("post", "/api/v1/incidents/{incident_id}/status/"),
-    ("post", "/api/v1/incidents/{incident_id}/notes/"), ("get", "/api/v1/incidents/{incident_id}/checklist/"),
+    ("post", "/api/v1/incidents/{incident_id}/notes/"), ("get", "/api/v1/incidents/{incident_id}/postmortem/"),
+    ("get", "/api/v1/incidents/{incident_id}/checklist/"),
     ("post", "/api/v1/incidents/{incident_id}/checklist/{item_id}/tick/"),
     ("post", "/api/v1/incidents/{incident_id}/checklist/{item_id}/skip/"),
     ("get", "/api/v1/runbooks/"), ("get", "/api/v1/runbooks/match/"),

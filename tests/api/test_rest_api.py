@@ -181,3 +181,30 @@ def test_nul_characters_in_a_query_or_body_are_a_400(api_client, commander, sev)
     assert call("get", "/api/v1/incidents/?service=a%00b").status_code == 400
     assert call("post", "/api/v1/incidents/", {"title": "a\u0000b", "severity": "SEV1"}).status_code == 400
     assert Incident.objects.count() == 0
+
+
+def test_a_postmortem_is_read_once_drafted_with_its_sections_items_and_markdown(api_client, commander, viewer, sev):
+    from datetime import timedelta
+
+    from incidents.models import ActionItem, Postmortem
+
+    incident = declare_queue_incident(commander, commander=commander)
+    call = api_client(viewer)
+    missing = call("get", f"/api/v1/incidents/{incident.pk}/postmortem/")
+    assert missing.status_code == 404 and "no postmortem yet" in missing.json()["error"]
+    incident.transition(Status.RESOLVED, by=commander)
+    postmortem = Postmortem.generate(incident, by=commander)
+    section = postmortem.sections.get(key="root_cause")
+    postmortem.save_section("root_cause", "The **consumer pool** was too small.", version=section.version,
+                            by=commander)
+    ActionItem.objects.create(incident=incident, description="Alert on queue depth", owner=commander,
+                              due_date=timezone.localdate() + timedelta(days=7), created_by=commander)
+    body = call("get", f"/api/v1/incidents/{incident.pk}/postmortem/").json()
+    assert body["state"] == "draft" and body["published_by"] is None and body["waived"] is False
+    written = {s["key"]: s for s in body["sections"]}
+    assert written["root_cause"]["text"] == "The **consumer pool** was too small."
+    assert written["root_cause"]["drafted"] is False and written["root_cause"]["updated_by"] == "Cora Commander"
+    assert [i["description"] for i in body["action_items"]] == ["Alert on queue depth"]
+    assert body["markdown"].startswith(f"# Postmortem: #{incident.pk} Orders stuck")
+    assert "consumer pool" in body["markdown"] and "Alert on queue depth" in body["markdown"]
+    assert call("get", "/api/v1/incidents/999999/postmortem/").status_code == 404
