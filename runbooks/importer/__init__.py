@@ -1,6 +1,10 @@
 """Parse a runbook document (Markdown or plain text, any encoding) into plain dataclasses.
 
-    bytes -> text (text.py) -> section tree (sections.py) -> recognisers (recognisers/) -> ImportedDocument
+    bytes -> text (text.py) -> prepared text (prepare.py) -> markdown-it tokens -> section tree with its
+    blocks (sections.py, read by what they are in blocks.py) -> document-level recognisers (severity
+    matrix, escalation, contacts, SOP entries: recognisers/) -> the document's shape with its reasons
+    (shape.py) -> one runbook per unit of that shape (build.py, steps.py) -> contacts and escalation
+    written in prose (recognisers/prose_contacts.py, prose_escalation.py) -> ImportedDocument
 
 No ORM here: `runbooks.store` is the one place that writes to the database. `parse_document` never
 raises for bad input; a document it cannot read comes back with no runbooks and a warning saying why.
@@ -12,11 +16,15 @@ import gc
 import logging
 import re
 
+from runbooks.importer.build import build_runbook
+from runbooks.importer.contract import to_contract
+from runbooks.importer.fields import MAX_STEP_TEXT
 from runbooks.importer.inline import plain, strip_symbols
-from runbooks.importer.recognisers import BLOCK_RECOGNISERS, RUNBOOK_RECOGNISERS, Found
-from runbooks.importer.recognisers.front_matter import front_matter_title
+from runbooks.importer.recognisers import BLOCK_RECOGNISERS, PROSE_RECOGNISERS, Found
+from runbooks.importer.recognisers.front_matter import apply_front_matter, front_matter_title
+from runbooks.importer.recognisers.sop import SopEntries
 from runbooks.importer.sections import Tree, build_tree
-from runbooks.importer.steps import MAX_STEP_TEXT
+from runbooks.importer.shape import SPLITS, decide
 from runbooks.importer.text import UnreadableDocument, decode
 from runbooks.importer.types import (
     ImportedCommand,
@@ -36,6 +44,7 @@ __all__ = [
     "ImportedRunbook",
     "ImportedSeverity",
     "ImportedStep",
+    "SPLITS",
     "parse_document",
     "to_contract",
 ]
@@ -54,9 +63,12 @@ _SCRIPT = re.compile(r"<\s*script\b", re.IGNORECASE)
 _EVENT_HANDLER = re.compile(r"<[A-Za-z][^<>\n]{0,500}?\s(on[a-z]{3,20})\s*=", re.IGNORECASE)
 
 
-def parse_document(data: bytes, source: str) -> ImportedDocument:
-    """Parse one document's bytes; `source` is the file name as given, kept in the result."""
-    doc = ImportedDocument(source=source)
+def parse_document(data: bytes, source: str, split: str = "auto") -> ImportedDocument:
+    """Parse one document's bytes; `source` is the file name as given, kept in the result.
+
+    `split` chooses the reading: 'auto' (the shape decided from the document), 'document' (one runbook),
+    'h2' or 'h3' (each heading of that level is a runbook)."""
+    doc = ImportedDocument(source=source, split=split if split in SPLITS else "auto")
     try:
         decoded = decode(data)
     except UnreadableDocument as exc:
@@ -68,7 +80,7 @@ def parse_document(data: bytes, source: str) -> ImportedDocument:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        _parse(decoded.text, doc)
+        _parse(decoded.text, doc, doc.split)
     except Exception as exc:
         # The one place that catches everything: a bug on a strange document must not take the whole import
         # down. This document is reported (and logged with its traceback); the others still import.
@@ -81,7 +93,7 @@ def parse_document(data: bytes, source: str) -> ImportedDocument:
     return doc
 
 
-def _parse(text: str, doc: ImportedDocument) -> None:
+def _parse(text: str, doc: ImportedDocument, split: str) -> None:
     tree = build_tree(text)
     found = Found()
     block_recognisers = [cls() for cls in BLOCK_RECOGNISERS]
@@ -89,14 +101,35 @@ def _parse(text: str, doc: ImportedDocument) -> None:
         for block in section.blocks:
             if not block.claimed and any(r.claim(block, section, found) for r in block_recognisers):
                 block.claimed = True
-    for cls in RUNBOOK_RECOGNISERS:
+    policy = bool(found.severity_levels or found.escalation or found.contacts)
+    SopEntries().recognise(tree, found)
+    sop_entries = [runbook for _, runbook in found.runbooks]
+    doc.title = _title(tree, doc.source)
+    shape = decide(tree, doc.title, split, policy=policy)
+    for unit in shape.units:
+        runbook = build_runbook(unit, tree, shape)
+        if runbook.steps:
+            runbook.title = runbook.title or doc.title or doc.source
+            found.add_runbook(unit.line, runbook)
+    doc.shape, doc.why = shape.kind, list(shape.why)
+    found.warnings.extend(shape.warnings)
+    if sop_entries:
+        doc.shape = "catalogue"
+        doc.why = [
+            f"a catalogue of SOP entries: {len(sop_entries)} entries open with an id in brackets "
+            f"('[{sop_entries[0].key}]' ...), each one runbook",
+            *[w for w in shape.why if w.startswith("not runbooks")],
+        ]
+    apply_front_matter(tree.front_matter, found)
+    for cls in PROSE_RECOGNISERS:
         cls().recognise(tree, found)
     _reconcile_severities(found)
 
-    doc.title = _title(tree)
     doc.runbooks = [runbook for _, runbook in sorted(found.runbooks, key=lambda pair: pair[0])]
     for runbook in doc.runbooks:
         runbook.title = runbook.title or doc.title or doc.source  # a document without headings is one runbook
+    if not doc.shape:
+        doc.shape = "policy" if policy else "procedure"
     doc.severity_levels = found.severity_levels
     doc.contacts = found.contacts
     doc.escalation = found.escalation
@@ -111,16 +144,34 @@ def _parse(text: str, doc: ImportedDocument) -> None:
         doc.warnings[MAX_WARNINGS - 1 :] = [f"... and {more} more warnings like these"]
 
 
-def _title(tree: Tree) -> str:
+def _title(tree: Tree, source: str) -> str:
+    """The level-1 heading; else the front matter's title; else the file's name when the document has
+    headings (its first heading names a section, not the document); else its first line."""
     fm = tree.front_matter
-    heading = next((s for s in tree.root.walk() if s.level > 0 and plain(s.title)), None)
-    title = fm.get("title") if isinstance(fm.get("title"), str) else None
+    h1 = next((s for s in tree.root.walk() if s.level == 1 and plain(s.title) and "<%" not in s.title), None)
+    title = h1.title if h1 else None
     if not title:
-        title = (
-            heading.title if heading else (front_matter_title(fm) if fm else None) or _first_line(tree.text)
-        )
+        title = fm.get("title") if isinstance(fm.get("title"), str) else None
+    if not title and fm:
+        title = front_matter_title(fm)
+    if not title and any(s.level > 0 for s in tree.root.walk()):
+        title = _name_of(source)
+    if not title:
+        title = _first_line(tree.text)
     words = strip_symbols(plain(title or ""))
     return words if len(words) <= MAX_TITLE else words[:MAX_TITLE].rstrip() + "…"
+
+
+_ORDER_PREFIX = re.compile(r"^\d{1,4}[-_. ]+")
+_EXTENSIONS = re.compile(r"(?:\.(?:md|markdown|mdx|txt|text|html|erb|rst|adoc))+$", re.IGNORECASE)
+
+
+def _name_of(source: str) -> str:
+    """'docs/10-security-incident-response.md' -> 'Security incident response'."""
+    name = source.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _ORDER_PREFIX.sub("", _EXTENSIONS.sub("", name))
+    words = " ".join(name.replace("_", " ").replace("-", " ").split())
+    return words[:1].upper() + words[1:]
 
 
 def _first_line(text: str) -> str:
@@ -190,69 +241,3 @@ def _reconcile_severities(found: Found) -> None:
             level.response_minutes = min(times)
         elif rows and rows[0].action and "(response:" not in (level.description or ""):
             level.description = f"{level.description or ''} (response: {rows[0].action})".strip()
-
-
-def to_contract(docs: list[ImportedDocument]) -> dict:
-    """The JSON contract of `import_runbooks --dry-run --json` (shared/import-format.md)."""
-    return {"documents": [_document(doc) for doc in docs]}
-
-
-def _document(doc: ImportedDocument) -> dict:
-    return {
-        "source": doc.source,
-        "title": doc.title,
-        "runbooks": [_runbook(r) for r in doc.runbooks],
-        "severity_levels": [
-            {
-                "name": s.name,
-                "rank": s.rank,
-                "description": s.description,
-                "response_minutes": s.response_minutes,
-                "examples": list(s.examples),
-            }
-            for s in doc.severity_levels
-        ],
-        "contacts": [
-            {
-                "name": c.name,
-                "role": c.role,
-                "email": c.email,
-                "phone": c.phone,
-                "handle": c.handle,
-                "channel": c.channel,
-                "via": c.via,
-            }
-            for c in doc.contacts
-        ],
-        "escalation": [
-            {
-                "severity": e.severity,
-                "notify": list(e.notify),
-                "within_minutes": e.within_minutes,
-                "action": e.action,
-            }
-            for e in doc.escalation
-        ],
-        "warnings": list(doc.warnings),
-    }
-
-
-def _runbook(runbook: ImportedRunbook) -> dict:
-    return {
-        "title": runbook.title,
-        "key": runbook.key,
-        "service": runbook.service,
-        "alerts": list(runbook.alerts),
-        "error_patterns": list(runbook.error_patterns),
-        "severity": runbook.severity,
-        "steps": [
-            {
-                "phase": s.phase,
-                "heading": s.heading,
-                "text": s.text,
-                "checkbox": s.checkbox,
-                "commands": [{"language": c.language, "text": c.text} for c in s.commands],
-            }
-            for s in runbook.steps
-        ],
-    }

@@ -1,8 +1,12 @@
 """What counts as a command a responder runs, and which language it is in.
 
-A fenced block is always a command. Inline code is only a command when it reads like one: `kubectl get pods`
-is, `max_connections` and `context deadline exceeded` are not. Prose after a colon ("Restart the pod: kubectl
-rollout restart ...") is a command when it starts with a known program and carries shell-like arguments.
+How a code block is read (command, transcript, output...) is `runbooks.importer.blocks`. Inline code is a
+command when it is complete and given as the thing to run: `kubectl get pods` after "Check the pods:" or
+"run", or a command of three words or more anywhere in a sentence; `kill -9` (no PID), `podman pull` (no
+image), `sc.exe config docker binpath=` (a value follows) are fragments; `max_connections` and
+`context deadline exceeded` are not commands at all. Chat commands (`/incident`, `!ic page`) count when
+introduced or at the end of a sentence. Prose after a colon ("Restart the pod: kubectl rollout restart ...")
+is a command when it starts with a known program and carries shell-like arguments.
 """
 
 from __future__ import annotations
@@ -28,6 +32,12 @@ _PROGRAM_NAMES = """
     yarn yq zsh df w who whoami hostname id env printenv ulimit sysctl blkid fsck xfs_repair resize2fs
     growpart lvextend nft ufw firewall-cmd conntrack ethtool arp route nmap mtr ssh-keygen gpg base64
     sha256sum md5sum diff zcat zgrep unzip zip xz stat tee cut tr uniq printf timeout nice ionice taskset
+    chroot ocm rosa knife chef-client rpm-ostree ostree skopeo buildah oc-mirror virtctl ceph rados rbd radosgw-admin
+    gitlab-psql gitlab-ctl gitlab-rake gitlab-rails kubectl-apply-all.sh mysqlshow mariadb pg_basebackup
+    wal-g pgbackrest patronictl redis-server memcached nodetool cqlsh sqlcmd bq gsutil gcloud az aws sam
+    wevtutil wpr sc docker-signal invoke-webrequest powershell pwsh cmd netsh ipconfig tasklist taskkill
+    choco winget dism sfc bcdedit reg regedit icacls robocopy xcopy certutil pwgen htpasswd ldapsearch dig
+    vault consul nomad boundary packer waypoint tsh teleport argocd argo tkn kn istioctl cilium hubble
     perf ltrace gdb jps jstat cqlsh nodetool pg_isready pg_basebackup patronictl mongodump mongorestore
     mysqldump redis-server haproxy varnishadm minikube oc tkn skaffold kustomize sops packer pulumi cdk sam
     serverless gsutil bq firebase kubeadm kubelet containerd runc iotop nethogs sar pidstat free lscpu nproc
@@ -51,6 +61,42 @@ _SCRIPT = re.compile(r"\.(?:sh|py|ps1|rb|pl|bash)$")
 _SHELLISH = re.compile(r"(?:^|\s)(?:-{1,2}[A-Za-z]|[|><]|&&)|[=/]")
 _YAML_LINE = re.compile(r"^\s*(?:-\s+)?[\w.\"'/-]+:(?:\s|$)|^\s*-\s+\S|^\s*#")
 _PYTHON = re.compile(r"^(?:import\s+\w|from\s+[\w.]+\s+import\b|def\s+\w+\(|class\s+\w+|print\(|@\w)")
+
+
+def is_program(word: str) -> bool:
+    """A program a responder runs: a known one, a path or script, a Windows .exe, a PowerShell cmdlet."""
+    if not word:
+        return False
+    word = word.strip("`'\"")
+    if _program(word) or _POWERSHELL.match(word):
+        return True
+    base = word.rsplit("\\", 1)[-1].rsplit("/", 1)[-1].lower()
+    return base.endswith((".exe", ".ps1", ".cmd", ".bat")) or base.removesuffix(".exe") in PROGRAMS
+
+
+_CONTROL = frozenset(
+    """
+    if then else elif fi for while until do done case esac function export set unset source
+    """.split()  # noqa: SIM905 - a word list reads better as words
+)
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=\S")
+
+
+def command_line(line: str) -> bool:
+    """Does one line of a code block read as a command (rather than output, a log line or prose)?"""
+    text = line.strip()
+    if not text or text.startswith(("#", "//", "--")):
+        return False
+    if _ASSIGNMENT.match(text) or _sql(text) or _POWERSHELL.match(text):
+        return True
+    word = _first_word(text)
+    if word in _CONTROL or word in ("sudo", "watch", "time", "nohup", "env"):
+        return True
+    if is_program(word):
+        return True
+    # an unknown tool with options: 'rpm-ostree rebase --experimental x', 'mytool -n ns get'
+    named = re.fullmatch(r"[a-z][a-z0-9._-]{1,40}", word)
+    return bool(named) and bool(re.search(r"(?:^|\s)--?[A-Za-z]", text[len(word) :]))
 
 
 def _first_word(text: str) -> str:
@@ -151,6 +197,18 @@ class Split:
 
 _DANGLING = re.compile(r"[\s:,;–—-]+$")
 _EMPTY_PARENS = re.compile(r"\(\s*\)")
+_CHAT = re.compile(r"^[/!][a-z][\w.-]*(?:\s|$)")
+_RUN_WORDS = frozenset(
+    """
+    run running execute executing type typing enter entering invoke invoking issue paste command
+    """.split()  # noqa: SIM905 - a word list reads better as words
+)
+_WITH_WORDS = frozenset(
+    """
+    with using via
+    """.split()  # noqa: SIM905 - a word list reads better as words
+)
+_INCOMPLETE_END = ("=", "|", "\\", "&&", "||", " -", "(", ",")
 
 
 def split_commands(text: str) -> Split:
@@ -179,13 +237,59 @@ def _split_uncached(text: str) -> Split:
     return Split(collapse(text), [])
 
 
-def _is_command_span(text: str, span: CodeSpan) -> bool:
-    return looks_like_command(span.content, after_colon=_after_colon(text, span))
-
-
-def _after_colon(text: str, span: CodeSpan) -> bool:
+def _intro(text: str, span: CodeSpan) -> str:
+    """How the code is introduced: 'colon', 'run' ('run', 'by typing', 'run a manual'), 'with', 'end'
+    (it ends its sentence or its item), 'start' (it opens the item) or 'mid' (inside a sentence)."""
     before = text[: span.start].rstrip()
-    return before.endswith(":") or not before
+    after = text[span.end :].lstrip()
+    if before.endswith(":") or before.endswith(": ("):
+        return "colon"
+    last = [w.strip("(,").lower() for w in before.split()[-3:]]
+    if any(w in _RUN_WORDS for w in last):
+        return "run"
+    if last and last[-1] in _WITH_WORDS:
+        return "with"
+    if not after or after[0] in ".!?;" and not after[1:2].isalnum():
+        return "end"
+    if after.startswith(")") and not after[1:].strip(" .;,"):
+        return "end"
+    if not before or before.endswith((".", "!", "?")) or before in ("-", "*"):
+        return "start"
+    return "mid"
+
+
+def _is_command_span(text: str, span: CodeSpan) -> bool:
+    content = span.content.strip()
+    intro = _intro(text, span)
+    if _CHAT.match(content) and not content.split()[0].count("/") > 1:
+        return intro in ("colon", "run", "with", "end")
+    introduced = intro in ("colon", "run")
+    if introduced and _SELECTOR.match(content) and not content.startswith(("http", "/")):
+        return "{" in content  # a PromQL/LogQL selector given as the thing to run: `{app="x"}`
+    if not looks_like_command(content, after_colon=introduced) and not (introduced and _sql_lower(content)):
+        return False
+    if content.endswith(_INCOMPLETE_END) or content.count("'") % 2 or content.count('"') % 2:
+        return False
+    if intro in ("colon", "run"):
+        return True
+    return _strong(content)
+
+
+def _strong(content: str) -> bool:
+    """Complete on its own: three words or more, or a program and a real argument (a path, a quoted
+    string, a value), not a program and a bare word or a lone option ('podman pull', 'kill -9')."""
+    words = content.split()
+    if len(words) >= 3:
+        return True
+    if len(words) == 2:
+        arg = words[1]
+        return not arg.startswith("-") and bool(re.search(r"[\"'$/=.:@<{\[0-9]", arg))
+    return False
+
+
+def _sql_lower(text: str) -> bool:
+    words = text.split(None, 2)
+    return len(words) >= 2 and words[0].upper() in SQL_WORDS
 
 
 def _cut_spans(text: str, spans: list[CodeSpan]) -> Split:
@@ -194,19 +298,31 @@ def _cut_spans(text: str, spans: list[CodeSpan]) -> Split:
     pos = 0
     for span in spans:
         before = text[pos : span.start]
-        after = text[span.end :].lstrip()
-        at_end = not after or after[0] in "(,;.—–-" or after.startswith(("to ", "and check", "then "))
-        if _after_colon(text, span) or at_end:
+        intro = _intro(text, span)
+        rest = text[span.end :].strip(" .;,!?)")
+        opens = not text[: span.start].strip() or text[: span.start].rstrip().endswith((".", "!", "?"))
+        if intro == "colon" or (not rest and intro != "run") or (opens and intro == "start"):
             # "Check the pods: `kubectl get pods`" -> "Check the pods"; the command is kept apart
             pieces.append(_DANGLING.sub("", before) if before.rstrip().endswith(":") else before)
         else:
-            pieces.append(before + text[span.start : span.end])  # mid-sentence: the sentence needs it
+            pieces.append(before + text[span.start : span.end])  # the sentence needs it
         pos = span.end
     pieces.append(text[pos:])
     words = collapse(_EMPTY_PARENS.sub("", "".join(pieces)))
+    words = _SPACE_BEFORE_STOP.sub(r"\1", words)
     return Split(_DANGLING.sub("", words) if words.endswith((":", ",", "-")) else words, commands)
+
+
+_SPACE_BEFORE_STOP = re.compile(r"\s+([.;,!?])")
+_SELECTOR = re.compile(r"^(?:[a-zA-Z_:][\w:]*)?\{[^{}]*[=~][^{}]*\}(?:\s*[|!=]=?.*)?$|^\w+\(.*\)$")
 
 
 def _inline_command(text: str) -> ImportedCommand:
     text = text.strip()
-    return ImportedCommand(language=guess_language(text), text=text)
+    if _CHAT.match(text):
+        language = "text"
+    elif _SELECTOR.match(text) and "{" in text:
+        language = "logql" if text.startswith("{") else "promql"
+    else:
+        language = guess_language(text)
+    return ImportedCommand(language=language, text=text)

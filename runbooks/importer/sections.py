@@ -16,12 +16,14 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from runbooks.importer.prepare import prepare
+
 MAX_FRONT_MATTER = 64 * 1024
-CHUNK = 256 * 1024  # documents bigger than this are parsed a piece at a time (see _prepare)
-MAX_TABLE_ROWS = 5000
 MAX_HTML_DEPTH = 3
+MAX_NESTING = 100  # prepare.py flattens deeper lists and quotes, so markdown-it never stops reading early
 
 _CHECKBOX = re.compile(r"^\[([ xX])\][ \t]+")
+_STEP_TITLE = re.compile(r"^\s*step\s*\d+[a-z]?\b", re.IGNORECASE)
 _DANGEROUS_HTML = re.compile(r"<\s*(script|iframe|object|embed|style|form)\b", re.IGNORECASE)
 _WRAPPER_TAG = re.compile(
     r"</?\s*(details|div|span|section|article|p|br|hr|center|font|b|i|em|strong)\b[^>]*>", re.I
@@ -31,9 +33,13 @@ _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
 def _markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
+    md = MarkdownIt(
+        "commonmark", {"html": True, "linkify": False, "typographer": False, "maxNesting": MAX_NESTING}
+    )
     md.enable(["table", "strikethrough"]).use(front_matter_plugin)
     md.disable(["inline", "text_join"])  # text_join only tidies what the inline pass makes
+    # (definition lists, 'Term' over ': value', are read from paragraphs by the step reader: the plugin
+    # would cost a fifth of the parse time of every document for a form few runbooks use)
     return md
 
 
@@ -90,6 +96,15 @@ class Html(Block):
 
 
 @dataclass(kw_only=True, slots=True)
+class Quote(Block):
+    """A block quote, a GitHub alert ('> [!WARNING]'), an admonition or a <details> block (see prepare.py)."""
+
+    blocks: list[Block] = field(default_factory=list)
+
+
+
+
+@dataclass(kw_only=True, slots=True)
 class Section:
     level: int  # 0 for the document itself, 1-6 for headings
     title: str  # the heading's inline Markdown source
@@ -116,6 +131,11 @@ class Tree:
     warnings: list[str] = field(default_factory=list)
     line_starts: list[int] = field(default_factory=list)
 
+    @property
+    def front_matter_alert(self) -> bool:
+        """The front matter names an alert: the file is that alert's runbook, however it is written."""
+        return any(self.front_matter.get(k) for k in ("alert", "alertname", "alert_name", "alarm"))
+
     def source(self, start_line: int, end_line: int) -> str:
         """The document's text from start_line up to (not including) end_line, both 1-based."""
         starts = self.line_starts
@@ -133,6 +153,7 @@ class _Builder:
         self.starts: list[int] | None = tree.line_starts
         self.line_count = _line_count(tree.text)
         self.closing: dict[int, int] = {}
+        self.step_level = 0
 
     def warn(self, message: str) -> None:
         if message not in self.warned:
@@ -161,7 +182,7 @@ class _Builder:
                 if sections is None:
                     out.append(Paragraph(text=f"**{title}**" if title else "", line=line, quoted=quoted))
                 else:
-                    level = int(tok.tag[1])
+                    level = self._level(int(tok.tag[1]), title)
                     while sections[-1].level >= level:
                         sections.pop()
                     section = Section(level=level, title=title, line=line, parent=sections[-1])
@@ -181,8 +202,9 @@ class _Builder:
                 i = close + 1
             elif kind == "blockquote_open":
                 close = self.closing[i]
-                out.extend(self.blocks(tokens, i + 1, close, offset, depth, quoted=True))
+                out.append(Quote(line=line, blocks=self.blocks(tokens, i + 1, close, offset, depth, quoted=True)))
                 i = close + 1
+
             elif kind == "table_open":
                 close = self.closing[i]
                 out.append(_table(tokens, i, close, line))
@@ -193,6 +215,15 @@ class _Builder:
             else:  # hr, front_matter, reference definitions: nothing to keep
                 i += 1
         return out
+
+    def _level(self, level: int, title: str) -> int:
+        """A 'Step N' heading takes the level of the 'Step N' heading before it: '# Step 5' written among
+        '### Step 1..4' is a slip of the pen, not a new document."""
+        if _STEP_TITLE.match(title):
+            if self.step_level and level < self.step_level:
+                return self.step_level
+            self.step_level = level
+        return level
 
     def _code(self, tok: Token, line: int) -> Code:
         if tok.type == "code_block":
@@ -326,12 +357,13 @@ def build_tree(text: str) -> Tree:
     tree = Tree(root=root, text=text, line_starts=_line_starts(text))
     builder = _Builder(tree)
     sections = [root]
-    readable, cuts, notes = _prepare(text, tree.line_starts)
-    for note in notes:
+    prepared = prepare(text, tree.line_starts)
+    for note in prepared.notes:
         builder.warn(note)
-    # same lines as the text, but not the same offsets where a wrapper line was rewritten
+    readable = prepared.text
+    # same lines as the text, but not the same offsets where a line was rewritten
     starts = tree.line_starts if readable is text else _line_starts(readable)
-    bounds = [0, *cuts, len(starts)]
+    bounds = [0, *prepared.cuts, len(starts)]
     for first_line, end_line in zip(bounds, bounds[1:], strict=False):
         chunk = readable if len(bounds) == 2 else readable[starts[first_line] : _offset(starts, end_line)]
         tokens = _MD.parse(chunk)
@@ -343,93 +375,6 @@ def build_tree(text: str) -> Tree:
         del tokens  # one chunk's tokens at a time: they are most of the memory a big document needs
     _close_sections(root, len(tree.line_starts) + 1)
     return tree
-
-
-_WRAPPER_LINE = re.compile(r" {0,3}(?:</?\s*(?:details|div|section|article|center|p)\b[^<>]*>[ \t]*)+", re.I)
-_SUMMARY_LINE = re.compile(
-    r" {0,3}(?:<details\b[^<>]*>[ \t]*)?<summary\b[^<>]*>([^<>]*)</summary>[ \t]*"
-    r"(?:</?details\b[^<>]*>[ \t]*)?",
-    re.I,
-)
-
-
-def _prepare(text: str, starts: list[int]) -> tuple[str, list[int], list[str]]:
-    """One pass over the lines: the text markdown-it reads, and where a big document may be cut.
-
-    Lines that only open or close an HTML wrapper (<details>, <summary>...</summary>, <div>) become a blank
-    line or a bold line, so what they wrap is read as Markdown even without blank lines around it, and
-    without a second parse per block. Line numbers do not change.
-
-    A big document is cut before '#' headings outside fences: such a line always begins a new
-    block in CommonMark, so parsing the pieces one by one gives the same tree while keeping only one
-    piece's tokens in memory. (An HTML comment or <pre> spanning such a line is the one case read
-    differently; it only matters in documents bigger than CHUNK.)
-
-    A table longer than MAX_TABLE_ROWS is cut short: one table is one block, and a block is parsed whole."""
-    pieces: list[str] = []
-    notes: list[str] = []
-    last_row, rows, dropped = -2, 0, 0
-    cuts: list[int] = []
-    done = 0  # text[:done] is in pieces already
-    fence = ""
-    chunk_start = 0
-    big = len(text) > CHUNK
-    count = len(starts)
-    for n in range(count):
-        start = starts[n]
-        first = text[start : start + 1]
-        if not fence and first not in " `~<#|":
-            # a headingless big document is cut at a paragraph that follows a blank line (not a list item,
-            # not indented): that also always begins a new block
-            blank_before = n and start - starts[n - 1] == 1
-            if (
-                big
-                and start - chunk_start >= CHUNK
-                and blank_before
-                and (first.isalpha() or first == "*" == text[start + 1 : start + 2])
-            ):
-                cuts.append(n)
-                chunk_start = start
-            continue  # most lines: nothing to look at
-        end = starts[n + 1] - 1 if n + 1 < count else len(text)
-        line = text[start:end]
-        if fence:
-            stripped = line.strip()
-            if stripped.startswith(fence) and not stripped.strip(fence[0]):
-                fence = ""
-            continue
-        bare = line.lstrip(" ")
-        if bare[:3] in ("```", "~~~") and len(line) - len(bare) <= 3:
-            fence = bare[: len(bare) - len(bare.lstrip(bare[0]))]
-        elif first == "<" or bare[:1] == "<":
-            summary = _SUMMARY_LINE.fullmatch(line)
-            if summary or _WRAPPER_LINE.fullmatch(line):
-                words = " ".join(summary.group(1).split()) if summary else ""
-                pieces.append(text[done:start])
-                pieces.append(f"**{words}**" if words else "")
-                done = end
-                if big and start - chunk_start >= CHUNK:  # what the wrapper holds starts a new block
-                    cuts.append(n)
-                    chunk_start = start
-        elif first == "#" and big and start - chunk_start >= CHUNK:
-            cuts.append(n)
-            chunk_start = start
-        elif first == "|":
-            rows = rows + 1 if n == last_row + 1 else 1
-            last_row = n
-            if rows > MAX_TABLE_ROWS + 2:  # the header and its delimiter line are not rows
-                pieces.append(text[done:start])
-                done = end
-                dropped += 1
-                if rows == MAX_TABLE_ROWS + 3:
-                    notes.append(
-                        f"a table on line {n - rows + 2} has more than {MAX_TABLE_ROWS} rows; "
-                        "only the first were read"
-                    )
-    if not pieces:
-        return text, cuts, notes
-    pieces.append(text[done:])
-    return "".join(pieces), cuts, notes
 
 
 def _front_matter(content: str, builder: _Builder) -> dict:

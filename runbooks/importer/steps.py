@@ -1,132 +1,51 @@
-"""Blocks to steps, shared by every runbook recogniser.
+"""Blocks to steps, for every kind of runbook.
 
-One list item is one step (nested items are steps of their own, in order); a code block is one command
-of the step it belongs to; a paragraph ending in ':' introduces the code under it; a bold line
-('**Mitigation**:') is a sub-heading. Metadata lines (Alert, Severity, Service, Error) fill the runbook's
-fields instead.
+- A paragraph is a step; it owns the code blocks (and ERB helpers, and lines that are only a command)
+  right under it: they are its commands, read by what they are (runbooks.importer.blocks). Its text drops
+  a trailing colon and any command cut out of it.
+- A list item is a step; each further paragraph of the item is a step of its own (owning the code under
+  it); nested items are steps in document order. A list of links, URLs or short nouns under an
+  instruction ('Create an instance with:', '... including:') is folded into that step's text.
+- A heading followed directly by code gives a step with empty text, known by its heading.
+- Cautions (admonitions, '> [!WARNING]', '**Note:**', 'NB:') are attached to the step they stand in;
+  one that stands before any step is a step of its own, marked as a caution.
+- A bold line or a label alone on its line ('**Mitigation**:', '**Solution:**') is a sub-heading;
+  metadata lines (Severity, Service, Owner, Alert, Error) fill the runbook's fields.
+- 'For example:' and output introductions make the blocks under them illustrations: a command that only
+  repeats one already given (with its placeholders filled in) is not a command again.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from itertools import islice
 
-from runbooks.importer.commands import block_command, looks_like_command, split_commands
-from runbooks.importer.inline import (
-    code_spans,
-    collapse,
-    plain,
-    safe_text,
-    split_label,
-    strip_symbols,
-    whole_bold,
-)
-from runbooks.importer.sections import Block, Code, ListBlock, ListItem, Paragraph, Table
+from runbooks.importer.blocks import CodeReading, read_code
+from runbooks.importer.commands import split_commands
+from runbooks.importer.fields import MAX_STEP_TEXT, Fields
+from runbooks.importer.inline import collapse, plain, safe_text, split_label, strip_symbols, whole_bold
+from runbooks.importer.sections import Block, Code, ListBlock, ListItem, Paragraph, Quote, Table
+from runbooks.importer.shortcodes import shortcode_command
 from runbooks.importer.types import ImportedCommand, ImportedStep
-from runbooks.importer.vocabulary import (
-    drop_numbering,
-    drop_step_number,
-    is_descriptive,
-    metadata_kind,
-    phase_of,
-)
+from runbooks.importer.vocabulary import drop_numbering, drop_step_number, is_descriptive, metadata_kind, phase_of
+from runbooks.importer.wording import is_instruction
 
-MAX_STEP_TEXT = 4000
-KEY = re.compile(r"\b([A-Z][A-Z0-9]{1,15}(?:[-_][A-Z0-9]{1,15}){1,4})\b")
-_QUOTED = re.compile(r"\"([^\"\n]{3,200})\"|“([^”\n]{3,200})”|`([^`\n]{2,200})`")
-_ERROR_AFTER = re.compile(r"^\W{0,3}(?:\w+\s){0,2}(?:errors?|logs?|exceptions?|messages?|failures?)\b", re.I)
-_ERROR_BEFORE = re.compile(
-    r"(?:\bshows?|\bshowing|\bsays?|\bsaying|\bwith|\berror:?|\bmessage:?|\blogs?:?"
-    r"|\bthrows?|\breturns?|\braises?)\s*$",
+_ASIDE = re.compile(
+    r"^(?:note|nb|n\.b\.|warning|caution|tip|hint|danger|heads up|attention|remember|ps|p\.s\.)$", re.I
+)
+_ALERT_MARK = re.compile(r"^\[!([A-Za-z]+)\][ \t]*(.*)$")
+_EXAMPLE_INTRO = re.compile(r"^(?:for example|for instance|example|examples|e\.g\.?|sample|such as)\s*:?$", re.I)
+_ILLUSTRATES = re.compile(
+    r"\b(?:for example|for instance|example|e\.g\.|output|will (?:be )?(?:logged|printed|shown)"
+    r"|looks? (?:something )?like|like this|sample)\b",
     re.IGNORECASE,
 )
-_ASIDE = re.compile(r"^(?:note|nb|warning|caution|tip|important|info|hint|danger|heads up)$", re.IGNORECASE)
-_ALERT_NAME = re.compile(r"^[A-Za-z][\w.:-]{2,120}$")
-
-
-def _split_trailing_labels(text: str) -> tuple[str, str | None]:
-    """'Check logs\n**Mitigation**:' -> ('Check logs', 'Mitigation'): a label line after an item's text
-    belongs to the items below it (Markdown joins it to the item as a lazy continuation line)."""
-    if "\n" not in text:
-        return text, None
-    lines = text.split("\n")
-    for n in range(1, len(lines)):
-        line = lines[n].strip()
-        label = split_label(line, plain_labels=False)
-        bold = whole_bold(line)
-        if (label is not None and label.bold and not label.rest) or (
-            bold and not bold.endswith((".", "!", "?"))
-        ):
-            words = label.label if label is not None else plain(bold).rstrip(":").strip()
-            return "\n".join(lines[:n]), words
-    return text, None
-
-
-def is_key(text: str) -> bool:
-    return bool(KEY.fullmatch(text.strip())) and any(c.isdigit() for c in text)
-
-
-@dataclass
-class Fields:
-    """A runbook's own facts, gathered while its steps are read."""
-
-    key: str | None = None
-    service: str | None = None
-    severity: str | None = None
-    alerts: list[str] = field(default_factory=list)
-    error_patterns: list[str] = field(default_factory=list)
-    summary: str = ""
-    summary_labelled: bool = False
-
-    def add_alert(self, name: str) -> None:
-        name = name.strip().strip("`'\"")
-        if name and name not in self.alerts:
-            self.alerts.append(name)
-
-    def add_error(self, text: str) -> None:
-        text = text.strip().strip("`'\"").strip()
-        if text and len(text) <= 300 and text not in self.error_patterns:
-            self.error_patterns.append(text)
-
-    def record(self, kind: str, value: str) -> None:
-        """Take a metadata line's value ('alert', 'severity', 'service', 'error' or 'key')."""
-        words = plain(value)
-        if kind == "alert":
-            spans = [s.content for s in code_spans(value)]
-            for name in spans or [w.strip() for w in re.split(r"[,;]", words)]:
-                if _ALERT_NAME.match(name.strip()):
-                    self.add_alert(name)
-        elif kind == "severity" and words and self.severity is None:
-            self.severity = strip_symbols(words.split(" (")[0])[:60] or None
-        elif kind == "service" and words and self.service is None:
-            self.service = words.strip("`'\"")[:120]
-        elif kind == "error":
-            quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(value)]
-            for pattern in quoted or re.split(r"\s+or\s+", words):
-                self.add_error(pattern)
-        elif kind == "key" and self.key is None and is_key(words):
-            self.key = words
-
-    def note(self, text: str, *, labelled: bool = False) -> None:
-        """Prose about the runbook: the first becomes its summary, unless a later one is labelled as such."""
-        if text.strip() and (not self.summary or (labelled and not self.summary_labelled)):
-            self.summary = safe_text(collapse(text)[: MAX_STEP_TEXT * 2])[:MAX_STEP_TEXT]
-            self.summary_labelled = labelled
-
-    def errors_in(self, text: str) -> None:
-        """Quoted error text in a symptom ('logs show "connection refused"', '`OOMKilled` errors')."""
-        for match in _QUOTED.finditer(text):
-            quoted = next(g for g in match.groups() if g)
-            if looks_like_command(quoted):
-                continue
-            before, after = (
-                text[max(0, match.start() - 40) : match.start()],
-                text[match.end() : match.end() + 40],
-            )
-            if _ERROR_AFTER.search(after) or _ERROR_BEFORE.search(before):
-                self.add_error(quoted)
+_PSEUDO_ITEM = re.compile(r"^(?:[a-z]|[ivx]{1,4}|\d{1,2})[.)][ \t]+(?=\S)|^[-*•][ \t]+(?=\S)")
+_LINK_ONLY = re.compile(r"^\s*(?:!?\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])?|<?https?://\S+>?|`[^`]+`)\s*[.,;]?\s*$")
+_LINK_LABEL = re.compile(r"!?\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])?")
+_STEP_HEADER = re.compile(r"\b(?:step|action|command|what to do|task|check|how)\b", re.I)
+_FOLD_ENDINGS = ("including:", "such as:", "with:", "following:", "include:", "includes:", "like:", "e.g.:")
+_CHATTER = re.compile(r"^(?:great|awesome|nice|done|perfect|good|ok|okay|cool)\b[!. ]", re.I)
 
 
 class StepWriter:
@@ -136,6 +55,19 @@ class StepWriter:
         self.fields = fields
         self.base_phase = base_phase
         self.steps: list[ImportedStep] = []
+        self.current: ImportedStep | None = None  # the step cautions and loose code attach to
+        self.section_start = 0  # index of the first step of the section being read
+        self.example_heading = False  # reading a section titled 'Examples': its blocks only illustrate
+
+    def begin_section(self) -> None:
+        """A new section: cautions in it belong to its steps, not to the section above."""
+        self.section_start = len(self.steps)
+        self.current = None
+
+    def _in_section(self, step: ImportedStep | None) -> bool:
+        return step is not None and any(s is step for s in self.steps[self.section_start :])
+
+    # --- steps --------------------------------------------------------------------------------------------
 
     def add(
         self,
@@ -145,215 +77,406 @@ class StepWriter:
         phase: str | None,
         commands: list[ImportedCommand] = (),
         checkbox: bool = False,
-    ) -> None:
-        text = drop_step_number(safe_text(collapse(text)[: MAX_STEP_TEXT * 2]))
-        if len(text) > MAX_STEP_TEXT:
-            text = text[:MAX_STEP_TEXT].rstrip() + " …"
+        caution: bool = False,
+    ) -> ImportedStep | None:
+        text = drop_step_number(_clean(text))
         if not text and not commands:
-            return
+            return None
         step = ImportedStep(
             phase=phase or self.base_phase,
             heading=heading,
             text=text,
             checkbox=checkbox,
             commands=list(commands),
+            caution=caution,
         )
         self.steps.append(step)
+        self.current = step
         self.fields.errors_in(text)
+        self.fields.alerts_in(text)
+        return step
+
+    def attach(self, commands: list[ImportedCommand], heading: str | None, phase: str | None) -> None:
+        """Commands under no sentence of their own belong to the step above them, or make one."""
+        if not commands:
+            return
+        step = self.current
+        if not self._in_section(step) or step.caution or step.heading != heading:
+            self.add("", heading=heading, phase=phase, commands=commands)
+            return
+        for command in commands:
+            if all(c.text != command.text for c in step.commands):
+                step.commands.append(command)
+
+    def caution(self, text: str, title: str | None, heading: str | None, phase: str | None) -> None:
+        words = _clean(text)
+        if not words:
+            return
+        step = self.current
+        if self._in_section(step) and not step.caution:
+            if words not in step.cautions:
+                step.cautions.append(words)
+            return
+        split = split_commands(text)
+        self.add(split.text or words, heading=title or heading, phase=phase, commands=split.commands, caution=True)
 
     # --- blocks ---------------------------------------------------------------------------------------
 
-    def blocks(
-        self, blocks: list[Block], heading: str | None, phase: str | None, *, mode: str = "steps"
-    ) -> None:
-        """mode: 'steps' (a phase's content), 'top' (directly under the runbook's title: prose is its
-        summary), 'describe' (Meaning, Impact: prose only) or 'metadata' (an Alert section's fields)."""
+    def blocks(self, blocks: list[Block], heading: str | None, phase: str | None) -> tuple[str | None, str | None]:
+        """Read a section's (or a quote's) blocks; returns the heading and phase for what follows."""
         i = 0
+        after_list = False
         while i < len(blocks):
             block = blocks[i]
             i += 1
             if block.claimed:
                 continue
             if isinstance(block, Paragraph):
-                nxt = blocks[i] if i < len(blocks) and not blocks[i].claimed else None
-                # islice, not blocks[i:]: a copy per paragraph would make long sections quadratic
-                after = islice(blocks, i, None)
-                heading, phase, took = self.paragraph(block, nxt, after, heading, phase, mode)
+                owned = _owned(blocks, i)
+                nxt = blocks[i + len(owned)] if i + len(owned) < len(blocks) else None
+                heading, phase, took = self.paragraph(block, owned, nxt, heading, phase)
                 i += took
+                after_list = False
             elif isinstance(block, Code):
-                command = block_command(block.text, block.language)
-                if command and mode != "metadata":
-                    self.add("", heading=heading, phase=phase, commands=[command])
+                self.attach(self.code(block, None, illustrative=self.example_heading), heading, phase)
             elif isinstance(block, ListBlock):
+                before = len(self.steps)
                 for item in block.items:
-                    heading, phase = self.item(item, heading, phase, mode)
-            elif isinstance(block, Table) and mode in ("steps", "top"):
+                    heading, phase = self.item(item, heading, phase)
+                after_list = len(self.steps) > before
+                continue
+            elif isinstance(block, Quote):
+                self.quote(block, heading, phase)
+            elif isinstance(block, Table):
                 self.table(block, heading, phase)
+            if not isinstance(block, Code):
+                after_list = False
+        del after_list
+        return heading, phase
+
+    def code(self, block: Code, intro: str | None, *, illustrative: bool = False) -> list[ImportedCommand]:
+        """The commands of a code block; its errors go to the fields."""
+        reading = read_code(block.text, block.language)
+        return self.reading(reading, intro, illustrative=illustrative)
+
+    def reading(self, reading: CodeReading, intro: str | None, *, illustrative: bool) -> list[ImportedCommand]:
+        for error in reading.errors:
+            self.fields.add_error(error)
+        if reading.labels:
+            self.fields.labels(reading.labels)
+        illustrative = illustrative or bool(intro and _ILLUSTRATES.search(intro))
+        if reading.kind == "config" and (illustrative or reading.commands[0].language == "dockerfile"):
+            return []
+        if not illustrative:
+            return list(reading.commands)
+        given = [c.text for s in self.steps for c in s.commands]
+        return [c for c in reading.commands if not any(_repeats(c.text, g) for g in given)]
+
+    # --- paragraphs -----------------------------------------------------------------------------------
 
     def paragraph(
-        self,
-        para: Paragraph,
-        nxt: Block | None,
-        after: Iterable[Block],
-        heading: str | None,
-        phase: str | None,
-        mode: str,
+        self, para: Paragraph, owned: list[Block], nxt: Block | None, heading: str | None, phase: str | None
     ) -> tuple[str | None, str | None, int]:
-        """Read one paragraph; returns the heading and phase for what follows and how many blocks it took."""
+        """Read one paragraph (and the blocks it owns); returns heading, phase and how many blocks it took."""
+        text = para.text.strip()
+        if _EXAMPLE_INTRO.match(plain(text)):
+            # 'For example:' over a block: the block illustrates the step above it
+            commands = [c for block in owned for c in self._owned_commands(block, text, illustrative=True)]
+            self.attach(commands, heading, phase)
+            return heading, phase, len(owned)
+        command = shortcode_command(text)
+        if command is not None:
+            self.attach([command], heading, phase)
+            return heading, phase, 0
+        chunks, heading, phase = self._chunks(text, heading, phase)
+        took = len(owned)
+        if not chunks and owned:
+            illustrative = self.example_heading
+            commands = [c for block in owned for c in self._owned_commands(block, "", illustrative=illustrative)]
+            self.attach(commands, heading, phase)
+            return heading, phase, took
+        for n, chunk in enumerate(chunks):
+            last = n == len(chunks) - 1
+            if chunk.kind == "caution":
+                self.caution(chunk.text, None, heading, phase)
+                continue
+            words = chunk.text
+            if last and isinstance(nxt, ListBlock) and not owned:
+                folded = _fold(words, nxt)
+                if folded is not None:
+                    split = split_commands(folded)
+                    self.add(split.text, heading=heading, phase=phase, commands=split.commands)
+                    return heading, phase, took + 1
+                label = plain(words).rstrip(":").strip()
+                if _introduces(words) and len(label.split()) <= 12:
+                    if not _CHATTER.match(label):
+                        heading, phase = label, phase_of(label) or phase
+                    return heading, phase, took
+            split = split_commands(words)
+            commands = list(split.commands)
+            if last:
+                for block in owned:
+                    commands.extend(self._owned_commands(block, words, illustrative=self.example_heading))
+            if not split.text and not commands:
+                continue
+            if not split.text and self.current is not None and not owned and self.current.heading == heading:
+                self.attach(commands, heading, phase)  # a line that is only a command: the step above runs it
+                continue
+            self.add(split.text.rstrip(":").strip() if commands else split.text, heading=heading, phase=phase,
+                     commands=commands)
+        return heading, phase, took
+
+    def _owned_commands(self, block: Block, intro: str, *, illustrative: bool) -> list[ImportedCommand]:
+        if isinstance(block, Code):
+            return self.code(block, intro, illustrative=illustrative)
+        if isinstance(block, Paragraph):
+            command = shortcode_command(block.text)
+            if command is not None:
+                return [command]
+            return split_commands(block.text).commands
+        return []
+
+    def _chunks(self, text: str, heading: str | None, phase: str | None):
+        """Split a paragraph at its label lines, bold sub-headings and pseudo list items ('a. ...')."""
+        chunks: list[_Chunk] = []
         pending: list[str] = []
 
-        def flush() -> int:
-            text = "\n".join(pending).strip()
-            pending.clear()
-            return self._prose(text, para, nxt, after, heading, phase, mode) if text else 0
+        def flush() -> None:
+            if pending:
+                chunks.append(_Chunk("\n".join(pending)))
+                pending.clear()
 
-        took = 0
-        for raw in para.text.split("\n"):
-            line = raw.strip()
+        lines = _definitions([raw.strip() for raw in text.split("\n")])
+        for n, line in enumerate(lines):
             if not line:
                 continue
+            label = split_label(plain(line) if line.startswith("<") else line)
             bold = whole_bold(line)
-            label = split_label(line)
-            if label is not None:
-                kind = metadata_kind(label.label, in_alert_section=mode == "metadata")
-                if kind and (label.bold or mode == "metadata" or kind in ("alert", "severity", "service")):
-                    took += flush()
-                    if kind != "ignore":
-                        self.fields.record(kind, label.rest)
+            if label is not None and _ASIDE.match(label.label) and (label.bold or not (chunks or pending)):
+                # 'Note: ...' / '**Warning:** ...' to the end of the paragraph: a caution
+                flush()
+                chunks.append(_Chunk(" ".join([label.rest, *lines[n + 1 :]]).strip(), "caution"))
+                break
+            if label is not None and label.rest and is_descriptive(label.label) and not (chunks or pending):
+                flush()
+                self.fields.note(label.rest, labelled=True)  # 'SUMMARY: the cluster is red', '**Summary:** ...'
+                continue
+            if label is not None and label.bold:
+                kind = metadata_kind(label.label)
+                if kind and kind != "ignore":
+                    self.fields.record(kind, label.rest)
+                if kind in ("severity", "service", "owner", "key", "ignore"):
+                    flush()
                     continue
-                if label.bold:
-                    took += flush()
-                    if _ASIDE.match(label.label) or (para.quoted and not split_commands(label.rest).commands):
-                        continue  # '> **Note:** ...' is an aside: neither a step nor a heading
-                    heading = label.label
-                    phase = phase_of(label.label) or phase
-                    if label.rest and mode != "metadata":
-                        if mode == "describe" or (mode == "top" and not phase_of(label.label)):
-                            self.fields.note(label.rest, labelled=is_descriptive(label.label))
-                        else:
-                            split = split_commands(label.rest)
-                            self.add(split.text, heading=heading, phase=phase, commands=split.commands)
+                if not label.rest:
+                    flush()
+                    heading, phase = label.label, phase_of(label.label) or phase
                     continue
-            if bold is not None and not bold.endswith((".", "!", "?")) and len(bold) <= 120:
-                took += flush()
+                if phase_of(label.label) and not kind:
+                    flush()
+                    heading, phase = label.label, phase_of(label.label) or phase
+                    pending.append(label.rest)
+                    continue
+            elif label is not None:
+                kind = metadata_kind(label.label)
+                if kind in ("severity", "service", "owner", "key"):
+                    self.fields.record(kind, label.rest)
+                    flush()
+                    continue
+                if kind in ("alert", "error"):
+                    self.fields.record(kind, label.rest)
+            if bold is not None and len(bold.split()) <= 8 and not bold.endswith((".", "!")):
+                flush()
                 heading = plain(bold).rstrip(":").strip()
                 phase = phase_of(heading) or phase
                 continue
-            if label is not None and mode in ("top", "describe") and is_descriptive(label.label):
-                took += flush()  # 'SUMMARY: the cluster is red' in a plain-text runbook
-                self.fields.note(label.rest, labelled=True)
-                continue
+            if _PSEUDO_ITEM.match(line) and (pending or chunks):
+                flush()
+                line = _PSEUDO_ITEM.sub("", line, count=1)
+            elif re.match(r"^[a-z][.)][ \t]", line):
+                line = _PSEUDO_ITEM.sub("", line, count=1)
             pending.append(line)
-        took += flush()
-        return heading, phase, took
+        flush()
+        return chunks, heading, phase
 
-    def _prose(
-        self,
-        text: str,
-        para: Paragraph,
-        nxt: Block | None,
-        after: Iterable[Block],
-        heading: str | None,
-        phase: str | None,
-        mode: str,
-    ) -> int:
-        if mode == "metadata":
-            self.fields.note(text)
-            return 0
-        split = split_commands(text)
-        introduces = text.rstrip().endswith(":")
-        if isinstance(nxt, Code) and (introduces or mode == "steps") and not para.quoted:
-            commands = list(split.commands)
-            took = 0
-            for block in after:  # the code blocks right under it are its commands
-                if not isinstance(block, Code) or block.claimed:
-                    break
-                command = block_command(block.text, block.language)
-                if command:
-                    commands.append(command)
-                took += 1
-            self.add(split.text.rstrip(":").strip(), heading=heading, phase=phase, commands=commands)
-            return took
-        if introduces and isinstance(nxt, ListBlock):
-            if mode in ("top", "describe"):
-                self.fields.note(text)
-            return 0  # "After every incident:" introduces the list; the items are the steps
-        if split.commands and not para.quoted:
-            self.add(split.text, heading=heading, phase=phase, commands=split.commands)
-        elif mode in ("top", "describe") or para.quoted:
-            self.fields.note(text)
-        else:
-            self.add(text, heading=heading, phase=phase)
-        return 0
+    # --- list items -----------------------------------------------------------------------------------
 
-    def item(
-        self, item: ListItem, heading: str | None, phase: str | None, mode: str
-    ) -> tuple[str | None, str | None]:
+    def item(self, item: ListItem, heading: str | None, phase: str | None) -> tuple[str | None, str | None]:
         """Read one list item (and its nested items); returns the heading and phase for the items after it."""
         blocks = [b for b in item.blocks if not b.claimed]
-        first = (
-            blocks[0] if blocks and isinstance(blocks[0], Paragraph) and blocks[0] is item.blocks[0] else None
-        )
-        text = first.text if first else ""
+        first = blocks[0] if blocks and isinstance(blocks[0], Paragraph) and blocks[0] is item.blocks[0] else None
         rest = blocks[1:] if first else blocks
-        text, after = _split_trailing_labels(text)
+        text = first.text.strip() if first else ""
+        text, trailing = _split_trailing_labels(text)
         next_heading, next_phase = heading, phase
-        if after is not None:  # '- last step\n**Mitigation**:' - a label line swallowed by the item above it
-            next_heading, next_phase = after, phase_of(after) or phase
+        if trailing is not None:  # '- last step\n**Mitigation**:' - a label line swallowed by the item above it
+            next_heading, next_phase = trailing, phase_of(trailing) or phase
         label = split_label(text) if text else None
         bold = whole_bold(text) if text else None
-        nested = [b for b in rest if isinstance(b, ListBlock)]
-        codes = [b for b in rest if isinstance(b, Code)]
-
-        if label is not None:
-            kind = metadata_kind(label.label, in_alert_section=mode == "metadata")
-            if kind and kind != "ignore":
-                self.fields.record(kind, label.rest)
-            if mode == "metadata" and kind:
-                return next_heading, next_phase
-        if mode == "metadata":
-            return next_heading, next_phase
-        if mode == "describe" and not codes:
-            self.fields.note(text)
-            return next_heading, next_phase
-        # '3. **Mitigation**:' over a nested list is a sub-heading, not a step
         heading_words = (
             bold if bold is not None else (label.label if label and label.bold and not label.rest else None)
         )
-        if heading_words and nested and not codes:
+        if label is not None:
+            kind = metadata_kind(label.label)
+            if kind and kind != "ignore":
+                self.fields.record(kind, label.rest)
+            if kind in ("severity", "service", "owner", "key") and not rest:
+                return next_heading, next_phase
+        nested = [b for b in rest if isinstance(b, ListBlock)]
+        codes = [b for b in rest if isinstance(b, Code)]
+        if heading_words and nested and not codes and not item.checkbox:
+            # '3. **Mitigation**:' over a nested list is a sub-heading, not a step
             sub = plain(heading_words).rstrip(":").strip()
-            self.blocks(rest, sub, phase_of(sub) or phase, mode="steps")
+            self.blocks(rest, sub, phase_of(sub) or phase)
             return next_heading, next_phase
-
-        split = split_commands(text)
-        words = split.text
-        if bold is not None and words == text.strip():
-            words = plain(bold)
-        commands = list(split.commands)
-        extra: list[str] = []
-        for block in rest:
-            if isinstance(block, Code):
-                command = block_command(block.text, block.language)
-                if command:
-                    commands.append(command)
-            elif isinstance(block, Paragraph):
-                more = split_commands(block.text)
-                commands.extend(more.commands)
-                if more.text and not block.quoted:
-                    extra.append(more.text)
-        if extra and len(words) + sum(map(len, extra)) <= MAX_STEP_TEXT:
-            words = " ".join([words, *extra]).strip()
-        if commands:
-            words = words.rstrip(":").strip()
-        # an item that only names a phase ('1. **Immediate Actions**' over its commands) is in that phase
-        own_phase = phase_of(words) if bold is not None else None
-        self.add(words, heading=heading, phase=own_phase or phase, commands=commands, checkbox=item.checkbox)
-        for block in nested:
-            self.blocks([block], heading, phase, mode=mode)
+        if heading_words and rest and isinstance(rest[0], Paragraph) and not item.checkbox:
+            # '1. **Increase CPU:**' then the instruction paragraph: one step
+            text = f"{text} {rest[0].text.strip()}"
+            rest = rest[1:]
+        if label is not None and label.bold and _ASIDE.match(label.label):
+            self.caution(label.rest, None, heading, phase)
+            self._item_rest(rest, heading, phase)
+            return next_heading, next_phase
+        pieces = _pseudo_items(text)
+        for n, piece in enumerate(pieces):
+            last = n == len(pieces) - 1
+            owned = _owned(rest, 0) if last else []
+            split = split_commands(piece)
+            commands = list(split.commands)
+            for block in owned:
+                commands.extend(self._owned_commands(block, piece, illustrative=self.example_heading))
+            words = split.text.rstrip(":").strip() if commands else split.text
+            if bold is not None and words == piece.strip():
+                words = plain(bold)  # '- **Restart the indexer**': the words, not the emphasis
+            if last and not owned and rest and isinstance(rest[0], ListBlock):
+                folded = _fold(words, rest[0])
+                if folded is not None:
+                    words, rest = folded, rest[1:]
+            own_phase = phase_of(words) if bold is not None else None
+            self.add(words, heading=heading, phase=own_phase or phase, commands=commands,
+                     checkbox=item.checkbox and n == 0)
+            if last:
+                rest = rest[len(owned):]
+        if not text and not pieces:
+            self.current = None
+        self._item_rest(rest, heading, phase)
         return next_heading, next_phase
 
+    def _item_rest(self, rest: list[Block], heading: str | None, phase: str | None) -> None:
+        """An item's further blocks: paragraphs are steps of their own, nested lists their sub-steps."""
+        i = 0
+        while i < len(rest):
+            block = rest[i]
+            i += 1
+            if isinstance(block, Paragraph):
+                text = block.text.strip()
+                if _LINK_ONLY.match(plain(text)) and self.current is not None and not _ILLUSTRATES.search(text):
+                    continue  # a bare link under the item: something to look at, not a step
+                owned = _owned(rest, i)
+                nxt = rest[i + len(owned)] if i + len(owned) < len(rest) else None
+                _, _, took = self.paragraph(block, owned, nxt, heading, phase)
+                i += took
+            elif isinstance(block, Code):
+                self.attach(self.code(block, None, illustrative=self.example_heading), heading, phase)
+            elif isinstance(block, ListBlock):
+                for item in block.items:
+                    if _LINK_ONLY.match(plain(item.text)) and not item.checkbox and len(item.blocks) <= 1:
+                        self._fold_into_current(item.text)
+                        continue
+                    self.item(item, heading, phase)
+            elif isinstance(block, Quote):
+                self.quote(block, heading, phase)
+            elif isinstance(block, Table):
+                self.table(block, heading, phase)
+
+    def _fold_into_current(self, text: str) -> None:
+        if self.current is None:
+            return
+        label = _label_text(text)
+        if label and label not in self.current.text and len(self.current.text) < MAX_STEP_TEXT:
+            joiner = " " if self.current.text.endswith(":") else ": " if ":" not in self.current.text[-40:] else ", "
+            self.current.text = f"{self.current.text}{joiner}{label}".strip(": ")
+
+    # --- quotes, tables, definition lists ----------------------------------------------------------------
+
+    def quote(self, quote: Quote, heading: str | None, phase: str | None) -> None:
+        """An admonition or note is a caution; a <details> block or a quote is read when it instructs."""
+        blocks = [b for b in quote.blocks if not b.claimed]
+        if not blocks:
+            return
+        first = blocks[0]
+        mark = _ALERT_MARK.match(first.text.strip().split("\n", 1)[0]) if isinstance(first, Paragraph) else None
+        if mark is not None:
+            kind, title = mark.group(1).upper(), mark.group(2).strip()
+            lines = first.text.strip().split("\n")[1:]
+            body = [Paragraph(text="\n".join(lines), line=first.line, quoted=True)] if lines else []
+            body += blocks[1:]
+            body = [b for b in body if not (isinstance(b, Paragraph) and not b.text.strip())]
+            if kind == "DETAILS":
+                summary = title or (plain(whole_bold(lines[0]) or "") if lines and whole_bold(lines[0]) else "")
+                if summary and lines and whole_bold(lines[0]):
+                    rest_text = "\n".join(lines[1:])
+                    body = [Paragraph(text=rest_text, line=first.line, quoted=True)] if rest_text.strip() else []
+                    body += blocks[1:]
+                if _instructs(body):
+                    self.blocks(body, summary or heading, phase_of(summary) or phase)
+                return
+            self._caution_blocks(body, title or None, heading, phase, standalone=bool(title))
+            return
+        if isinstance(first, Paragraph):
+            text = first.text.strip()
+            label = split_label(text.split("\n", 1)[0])
+            if (label is not None and _ASIDE.match(label.label)) or text.startswith(("**", "__")):
+                self._caution_blocks(blocks, None, heading, phase)
+                return
+        if _instructs(blocks):
+            self.blocks(blocks, heading, phase)
+
+    def _caution_blocks(
+        self, blocks: list[Block], title: str | None, heading: str | None, phase: str | None, *, standalone=False
+    ) -> None:
+        """A titled admonition ('!!! warning "Incident Commander Required"') stands on its own; an untitled
+        note belongs to the step above it."""
+        texts: list[str] = []
+        commands: list[ImportedCommand] = []
+        for block in blocks:
+            if isinstance(block, Paragraph):
+                words = block.text.strip()
+                label = split_label(words.split("\n", 1)[0])
+                if label is not None and _ASIDE.match(label.label):
+                    words = (label.rest + words[len(words.split("\n", 1)[0]) :]).strip()
+                texts.append(words)
+            elif isinstance(block, ListBlock):
+                texts.extend(item.text for item in block.items if item.text)
+            elif isinstance(block, Code):
+                commands.extend(self.code(block, None))
+        text = "\n".join(t for t in texts if t)
+        if not text and not commands:
+            return
+        step = self.current
+        if self._in_section(step) and not step.caution and not commands and not standalone:
+            words = _clean(text)
+            if words and words not in step.cautions:
+                step.cautions.append(words)
+            return
+        split = split_commands(text)
+        self.add(split.text, heading=title or heading, phase=phase, commands=split.commands + commands, caution=True)
+
     def table(self, table: Table, heading: str | None, phase: str | None) -> None:
-        """A table of steps: one row is one step, code in any cell is its command."""
+        """A table of steps (a Step/Action/Command column, or code in it) gives one step per row; a Key/Value
+        table gives the runbook's fields; any other table is reference data."""
+        if len(table.header) == 2 and table.rows and all(metadata_kind(plain(r[0])) for r in table.rows if r):
+            for row in table.rows:
+                if len(row) >= 2:
+                    kind = metadata_kind(plain(row[0]))
+                    if kind and kind != "ignore":
+                        self.fields.record(kind, row[1])
+            return
+        stepwise = any(_STEP_HEADER.search(plain(h)) for h in table.header) or any(
+            row and row[0].strip().rstrip(".").isdigit() for row in table.rows
+        )
+        if not stepwise and not any(split_commands(c).commands for row in table.rows for c in row):
+            return
         for row in table.rows:
             words: list[str] = []
             commands: list[ImportedCommand] = []
@@ -365,7 +488,176 @@ class StepWriter:
                 if split.text:
                     words.append(split.text)
             text = " — ".join(w for w in words if w)
-            if commands or len(words) >= 1:
-                self.add(
-                    drop_numbering(text) if text else "", heading=heading, phase=phase, commands=commands
-                )
+            if commands or words:
+                self.add(drop_numbering(text) if text else "", heading=heading, phase=phase, commands=commands)
+
+
+class _Chunk:
+    __slots__ = ("text", "kind")
+
+    def __init__(self, text: str, kind: str = "text"):
+        self.text = text
+        self.kind = kind
+
+
+_ATTRIBUTES = re.compile(r"\{:[^{}\n]{0,200}\}")
+
+
+def _definitions(lines: list[str]) -> list[str]:
+    """A definition list ('Owner' over ': payments-team') read as 'Owner: payments-team' label lines."""
+    if not any(line.startswith(": ") for line in lines[1:]):
+        return lines
+    out: list[str] = []
+    for line in lines:
+        if line.startswith(": ") and out and out[-1] and ":" not in out[-1]:
+            out[-1] = f"{out[-1]}: {line[2:].strip()}"
+        else:
+            out.append(line)
+    return out
+
+
+def _clean(text: str) -> str:
+    if "{:" in text:
+        text = _ATTRIBUTES.sub("", text)  # kramdown attribute lists: '[link](x){:target="_blank"}'
+    text = safe_text(collapse(_strip_empty_tags(text))[: MAX_STEP_TEXT * 2])
+    if len(text) > MAX_STEP_TEXT:
+        text = text[:MAX_STEP_TEXT].rstrip() + " …"
+    return text
+
+
+_EMPTY_TAG_PAIR = re.compile(r"<([a-z][a-z0-9-]{0,20})\s*>\s*</\1\s*>", re.IGNORECASE)
+
+
+def _strip_empty_tags(text: str) -> str:
+    """'incident.<unlink></unlink>io' (a trick against auto-linking) reads 'incident.io'."""
+    return _EMPTY_TAG_PAIR.sub("", text) if "</" in text else text
+
+
+def _owned(blocks: list[Block], start: int) -> list[Block]:
+    """The code blocks (and command-only lines, ERB helpers) right after position `start`."""
+    owned: list[Block] = []
+    for block in islice(blocks, start, None):
+        if block.claimed:
+            break
+        if isinstance(block, Code) or isinstance(block, Paragraph) and _command_only(block.text):
+            owned.append(block)
+        else:
+            break
+    return owned
+
+
+def _command_only(text: str) -> bool:
+    text = text.strip()
+    if "\n" in text or not text:
+        return False
+    if shortcode_command(text) is not None:
+        return True
+    split = split_commands(text)
+    return bool(split.commands) and not split.text
+
+
+def _introduces(text: str) -> bool:
+    """'To disable enforcement:' or 'Backup and replace the token' right over a list: a sub-heading."""
+    words = plain(text).strip()
+    if words.endswith(":"):
+        return True
+    return len(words.split()) <= 12 and not words.endswith((".", "!", "?", ")"))
+
+
+def _fold(parent: str, block: ListBlock) -> str | None:
+    """The parent text with the list's items folded in, when they are links, URLs or short nouns."""
+    items = block.items
+    if not items or any(item.checkbox or len(item.blocks) > 1 for item in items):
+        return None
+    texts = [item.text.strip() for item in items]
+    if not all(texts):
+        return None
+    refs = all(_LINK_ONLY.match(t) for t in texts)
+    lowered = plain(parent).strip().lower()
+    nouns = (
+        (is_instruction(parent) or lowered.endswith(_FOLD_ENDINGS))
+        and all(len(plain(t).split()) <= 12 and not is_instruction(t) and ". " not in plain(t) for t in texts)
+        and not any(split_commands(t).commands for t in texts)
+    )
+    if not (refs or nouns):
+        return None
+    labels = [_label_text(t) for t in texts]
+    joiner = "; " if any("," in label for label in labels) else ", "
+    head = parent.rstrip()
+    return f"{head}{'' if head.endswith(':') else ':'} {joiner.join(labels)}"
+
+
+def _label_text(text: str) -> str:
+    """A link's label (code marks kept), or the text itself."""
+    words = _LINK_LABEL.sub(lambda m: m.group(1), text.strip()).strip().strip(".,;")
+    return words.strip("<>")
+
+
+def _pseudo_items(text: str) -> list[str]:
+    """'Following the steps.\\na. First, patch\\nb. then...' -> three texts; other texts are one."""
+    if not text:
+        return []
+    lines = text.split("\n")
+    if len(lines) == 1 or not any(_PSEUDO_ITEM.match(line.strip()) for line in lines[1:]):
+        return [text]
+    out: list[list[str]] = [[]]
+    for line in lines:
+        stripped = line.strip()
+        if _PSEUDO_ITEM.match(stripped) and out[-1]:
+            out.append([_PSEUDO_ITEM.sub("", stripped, count=1)])
+        else:
+            out[-1].append(stripped)
+    return ["\n".join(part) for part in out if part]
+
+
+def _split_trailing_labels(text: str) -> tuple[str, str | None]:
+    """'Check logs\\n**Mitigation**:' -> ('Check logs', 'Mitigation'): a label line after an item's text
+    belongs to the items below it (Markdown joins it to the item as a lazy continuation line)."""
+    if "\n" not in text:
+        return text, None
+    lines = text.split("\n")
+    for n in range(1, len(lines)):
+        line = lines[n].strip()
+        label = split_label(line, plain_labels=False)
+        bold = whole_bold(line)
+        if (label is not None and label.bold and not label.rest) or (
+            bold and not bold.endswith((".", "!", "?")) and len(bold.split()) <= 8
+        ):
+            words = label.label if label is not None else plain(bold).rstrip(":").strip()
+            return "\n".join(lines[:n]), words
+    return text, None
+
+
+def _instructs(blocks: list[Block]) -> bool:
+    """Does a quote or <details> block hold something to do (an instruction or a command)?"""
+    for block in blocks:
+        if isinstance(block, Code) and read_code(block.text, block.language).commands:
+            return True
+        if isinstance(block, Paragraph) and (is_instruction(block.text) or split_commands(block.text).commands):
+            return True
+        if isinstance(block, ListBlock) and any(
+            is_instruction(item.text) or item.checkbox or split_commands(item.text).commands
+            or any(isinstance(b, Code) for b in item.blocks)
+            for item in block.items
+        ):
+            return True
+    return False
+
+
+_PLACEHOLDER = re.compile(r"<[^<>\n]{1,80}>|\{[^{}\n]{1,80}\}|\[[^\[\]\n]{1,80}\]|\bX{3,}\b")
+
+
+def _repeats(command: str, given: str) -> bool:
+    """Is `command` the `given` one again, its placeholders filled in ('USE <db>;' -> 'USE shop;')?"""
+    if command == given:
+        return True
+    if not _PLACEHOLDER.search(given) or len(given) > 2000:
+        return False
+    parts = _PLACEHOLDER.split(given)
+    pattern = ".+?".join(re.escape(p) for p in parts)
+    return re.fullmatch(pattern, command, re.DOTALL) is not None
+
+
+def words_of(text: str) -> str:
+    """Plain words of a heading, for step headings."""
+    return strip_symbols(plain(text)).rstrip(":").strip()

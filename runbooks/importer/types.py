@@ -1,7 +1,9 @@
 """What the importer yields: plain dataclasses (no ORM), testable and previewable without a database.
 
-Field names follow the JSON contract in shared/import-format.md; `summary` and `body_markdown` are kept for
-the console only and are not part of the contract output.
+Field names follow the JSON contract in shared/import-format.md; the optional fields this project adds to
+it (a document's `shape` and `why`, a runbook's `owner`, a step's `cautions` and `caution`) are described in
+docs/import-format.md. `summary` and `body_markdown` are kept for the console only and are not part of the
+contract output.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class ImportedStep:
     text: str = ""
     checkbox: bool = False
     commands: list[ImportedCommand] = field(default_factory=list)
+    cautions: list[str] = field(default_factory=list)  # warnings attached to this step
+    caution: bool = False  # the step is itself a caution (it stood before any step)
 
 
 @dataclass(slots=True)
@@ -44,6 +48,7 @@ class ImportedRunbook:
     alerts: list[str] = field(default_factory=list)
     error_patterns: list[str] = field(default_factory=list)
     severity: str | None = None
+    owner: str | None = None
     steps: list[ImportedStep] = field(default_factory=list)
     summary: str = ""
     body_markdown: str = ""
@@ -81,6 +86,9 @@ class ImportedEscalation:
 class ImportedDocument:
     source: str
     title: str = ""
+    shape: str = ""  # procedure | catalogue | policy | mix (see runbooks.importer.shape)
+    why: list[str] = field(default_factory=list)  # the reasons for that shape, in words
+    split: str = "auto"  # how the document was asked to be read: auto | document | h2 | h3
     runbooks: list[ImportedRunbook] = field(default_factory=list)
     severity_levels: list[ImportedSeverity] = field(default_factory=list)
     contacts: list[ImportedContact] = field(default_factory=list)

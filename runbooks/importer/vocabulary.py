@@ -30,14 +30,15 @@ _PHASES: list[tuple[str, re.Pattern[str]]] = [
         ),
         (
             "detection",
-            r"\bdetect|\bsymptoms?\b|\bsigns?\b|\bindicators?\b|\bearly warning|\bwhen to\b"
+            r"\bdetect|\bsymptoms?\b|\bsigns?\b|\bindicators?\b|\bearly warning|\bwhen to\b|\bmeaning\b"
+            r"|\bidentification\b|\bwhat (?:it|this) means\b"
             r"|\btriggers?\b|\bhow (?:to )?(?:spot|recogni[sz]e)",
         ),
         (
             "triage",
             r"\bimmediate|\btriage\b|\bfirst (?:steps|response|actions|\d+\s*min)"
             r"|\binitial (?:response|steps)|\bassess(?:ment)?\b|\bstabili[sz]e|\bresponse steps\b"
-            r"|\bfirst responder",
+            r"|\bfirst responder|\bimpact\b",
         ),
         (
             "mitigation",
@@ -72,7 +73,7 @@ _METADATA_HEADING = re.compile(
 )
 
 _NUMBERING = re.compile(
-    r"^(?:(?:step|phase|part|section)\s+)?(?:\d+(?:\.\d+)*|[A-Za-z])[.):]\s+|^\d+\s+-\s+", re.I
+    r"^(?:(?:step|phase|part|section)\s+)?(?:\d+(?:\.\d+)*|[A-Za-z])[.):]\s+|^\d+\s+-\s+|^\d+(?:\.\d+)+\s+", re.I
 )
 _STEP_NUMBER = re.compile(r"^step\s*\d+[a-z]?\s*[:.)-]\s*", re.IGNORECASE)
 
@@ -183,8 +184,16 @@ METADATA = {
     "sop id": "key",
     "runbook": "key",
     "threshold": "ignore",
-    "owner": "ignore",
-    "team": "ignore",
+    "owner": "owner",
+    "owners": "owner",
+    "owned by": "owner",
+    "owning team": "owner",
+    "team": "owner",
+    "maintainer": "owner",
+    "maintainers": "owner",
+    "last reviewed": "ignore",
+    "last tested": "ignore",
+    "reviewed": "ignore",
     "last updated": "ignore",
     "version": "ignore",
     "document version": "ignore",
@@ -200,7 +209,7 @@ METADATA = {
 
 
 def metadata_kind(label: str, *, in_alert_section: bool = False) -> str | None:
-    """'alert', 'severity', 'service', 'error', 'key', 'ignore' for a metadata label, else None."""
+    """'alert', 'severity', 'service', 'owner', 'error', 'key', 'ignore' for a metadata label, else None."""
     key = plain(label).lower().strip()
     if in_alert_section and key in ("name", "title"):
         return "alert"

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import runbooks.importer.prepare as prepare
 import runbooks.importer.sections as sections
 from runbooks.importer import parse_document, to_contract
 from runbooks.importer.types import PHASES
@@ -176,7 +177,7 @@ def test_big_documents_parsed_in_pieces_give_the_same_tree(monkeypatch):
         return [(s.level, s.title, s.line, s.end_line, repr(s.blocks)) for s in tree.root.walk()]
 
     whole = shape(sections.build_tree(text))
-    monkeypatch.setattr(sections, "CHUNK", 2048)
+    monkeypatch.setattr(prepare, "CHUNK", 2048)
     assert shape(sections.build_tree(text)) == whole
 
 

@@ -43,12 +43,14 @@ def test_front_matter_names_the_alert_service_and_severity_of_the_file_runbook()
     assert doc.warnings == []
 
 
-def test_meaning_and_impact_are_not_steps_diagnosis_and_mitigation_are():
+def test_meaning_and_impact_paragraphs_are_detection_and_triage_steps():
     (runbook,) = parse("alert-front-matter.md").runbooks
 
-    assert {s.heading for s in runbook.steps} == {"Diagnosis", "Mitigation"}
+    phases = {s.heading: s.phase for s in runbook.steps}
+    assert (phases["Meaning"], phases["Impact"], phases["Diagnosis"]) == ("detection", "triage", "investigation")
     assert [s.phase for s in runbook.steps if s.heading == "Mitigation"] == ["mitigation", "mitigation"]
-    assert "Customers see balances" not in " ".join(texts(runbook))
+    impact = next(s for s in runbook.steps if s.heading == "Impact")
+    assert impact.text.startswith("Customers see balances") and not impact.commands
 
 
 def test_nested_sub_steps_follow_their_parent_step():
@@ -339,19 +341,26 @@ def test_contract_shape_is_exactly_the_documented_one():
     contract = to_contract([parse("alert-sections.md")])
 
     (doc,) = contract["documents"]
+    # the shared contract's fields, and the optional ones docs/import-format.md adds (shape, why, split,
+    # owner, cautions, caution)
     assert set(doc) == {
         "source",
         "title",
+        "shape",
+        "why",
+        "split",
         "runbooks",
         "severity_levels",
         "contacts",
         "escalation",
         "warnings",
     }
+    assert doc["shape"] == "catalogue" and doc["why"] and doc["split"] == "auto"
     runbook = doc["runbooks"][0]
-    assert set(runbook) == {"title", "key", "service", "alerts", "error_patterns", "severity", "steps"}
-    assert set(runbook["steps"][0]) == {"phase", "heading", "text", "checkbox", "commands"}
-    assert set(runbook["steps"][0]["commands"][0]) == {"language", "text"}
+    assert set(runbook) == {"title", "key", "service", "owner", "alerts", "error_patterns", "severity", "steps"}
+    step = next(s for s in runbook["steps"] if s["commands"])
+    assert set(step) == {"phase", "heading", "text", "checkbox", "commands", "cautions", "caution"}
+    assert set(step["commands"][0]) == {"language", "text"}
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in DOCS.glob("*.md")))
@@ -369,11 +378,14 @@ def test_setext_headings_and_step_numbered_paragraphs():
     (runbook,) = parse("setext-headings.md").runbooks
 
     assert runbook.title == "Payment Webhook Runbook"
-    assert [(s.phase, s.heading, s.text) for s in runbook.steps[:2]] == [
+    assert runbook.summary == "Webhook deliveries from the acquirer are failing."
+    triage = [(s.phase, s.heading, s.text) for s in runbook.steps if s.heading == "Triage"]
+    assert triage == [
         ("triage", "Triage", "Check the webhook dashboard for the error code."),
         ("triage", "Triage", "Look at the receiver logs"),
     ]
-    assert runbook.steps[1].commands[0].text == "kubectl logs deploy/webhook-receiver -n pay --since=30m"
+    logs = next(s for s in runbook.steps if s.text == "Look at the receiver logs")
+    assert logs.commands[0].text == "kubectl logs deploy/webhook-receiver -n pay --since=30m"
 
 
 def test_a_plain_text_playbook_without_markdown():
@@ -429,6 +441,7 @@ def test_details_without_blank_lines_and_quoted_notes():
         ("Memory checks", "Check `maxmemory-policy`", []),
         ("Mitigation", "Raise the limit", ["redis-cli CONFIG SET maxmemory 4gb"]),
     ]
+    assert runbook.steps[1].cautions == ["never flush the primary."]  # the note stands in the Diagnosis
 
 
 def test_utf16_with_windows_line_ends_imports_the_same():
@@ -441,7 +454,7 @@ def test_utf16_with_windows_line_ends_imports_the_same():
     assert doc.warnings == []
 
 
-def test_an_alert_file_written_as_prose_keeps_its_first_paragraph_as_summary_and_the_rest_as_steps():
+def test_an_alert_file_written_as_prose_keeps_its_first_paragraph_as_summary_and_its_paragraphs_as_steps():
     text = (
         "---\nalert: FeedStale\nservice: price-feed\n---\nPrices stopped updating.\n\nRestart the poller.\n"
     )
@@ -449,4 +462,4 @@ def test_an_alert_file_written_as_prose_keeps_its_first_paragraph_as_summary_and
 
     assert (runbook.title, runbook.alerts, runbook.service) == ("FeedStale", ["FeedStale"], "price-feed")
     assert runbook.summary == "Prices stopped updating."
-    assert [s.text for s in runbook.steps] == ["Restart the poller."]
+    assert [s.text for s in runbook.steps] == ["Prices stopped updating.", "Restart the poller."]

@@ -1,9 +1,9 @@
 """What every recogniser shares: where findings go, and the two kinds of recogniser.
 
 A block recogniser knows one shape of document-level block (a severity table, a contacts list...) and claims
-the blocks it understands. A runbook recogniser knows one shape of runbook (SOP entries, heading-structured
-runbooks...) and claims the sections or blocks it turns into runbooks. A new document style is a new
-recogniser added to the lists in `runbooks.importer.recognisers`, not a branch in an existing one.
+the blocks it understands. A tree recogniser reads the whole tree: SOP entries (claiming what it turns into
+runbooks), contacts and escalation written in prose. A new document style is a new recogniser added to the
+lists in `runbooks.importer.recognisers`, not a branch in an existing one.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class BlockRecogniser(Protocol):
         """Record what the block holds and return True when it is this recogniser's shape."""
 
 
-class RunbookRecogniser(Protocol):
+class TreeRecogniser(Protocol):
     def recognise(self, tree: Tree, found: Found) -> None:
-        """Add the runbooks of this shape found in the tree, claiming their blocks."""
+        """Add what this recogniser knows how to read in the whole tree (claiming blocks it turns into
+        runbooks, or only reading prose for contacts and escalation)."""

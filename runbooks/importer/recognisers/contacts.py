@@ -10,6 +10,7 @@ from runbooks.importer.recognisers.base import Found
 from runbooks.importer.recognisers.columns import cell, column_roles
 from runbooks.importer.sections import Block, ListBlock, Section, Table
 from runbooks.importer.types import ImportedContact
+from runbooks.importer.wording import is_instruction
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 PHONE = re.compile(
@@ -88,6 +89,8 @@ class ContactsList:
         labelled = sum(1 for t in texts if split_label(t) is not None)
         if any(item.checkbox for item in block.items) or any(len(t) > 300 for t in texts):
             return False
+        if sum(1 for t in texts if is_instruction(t)) * 2 > len(texts):
+            return False  # 'Check #alarms for issues': steps that mention a channel (read by ProseContacts)
         if not (with_ids * 10 >= len(texts) * 6 or (headed and labelled == len(texts) and with_ids)):
             return False
         for item in block.items:

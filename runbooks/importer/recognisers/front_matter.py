@@ -1,4 +1,4 @@
-"""One alert per file: YAML front matter names the alert, service and severity, the body is its runbook.
+"""YAML front matter: the title, a one-alert file's alert, service and severity, and the owner's channel.
 
 ---
 alert: QueueDepthHigh
@@ -9,10 +9,9 @@ severity: warning
 
 from __future__ import annotations
 
+from runbooks.importer.fields import is_key
 from runbooks.importer.recognisers.base import Found
-from runbooks.importer.recognisers.heading_runbooks import HeadingRunbooks, Kind
-from runbooks.importer.sections import Paragraph, Tree
-from runbooks.importer.steps import Fields, StepWriter, is_key
+from runbooks.importer.types import ImportedContact
 
 ALERT_KEYS = ("alert", "alertname", "alert_name", "alerts", "alarm", "name")
 FIELD_KEYS = ("service", "services", "component", "severity", "priority", "id", "key", "runbook_id")
@@ -40,47 +39,41 @@ def front_matter_title(front_matter: dict) -> str | None:
     return None
 
 
-class FrontMatterAlert:
-    def recognise(self, tree: Tree, found: Found) -> None:
-        fm = tree.front_matter
-        if not fm or not any(k in fm for k in (*ALERT_KEYS, *FIELD_KEYS)):
-            return
-        mine = [rb for _, rb in found.runbooks]
-        if not mine and any(k in fm for k in ALERT_KEYS):
-            headings = HeadingRunbooks()
-            headings.tree = tree
-            root = tree.root
-            headings.kind(root)  # the sections' kinds, which reading the steps relies on
-            kind = Kind.PHASED if root.children else Kind.LEAF
-            runbook = headings.build(root, kind, found)
-            if not runbook.steps:
-                # an alert file written as prose: after the first paragraph (its summary), each is a step
-                writer = StepWriter(Fields(), base_phase="other")
-                blocks = root.blocks
-                if blocks and isinstance(blocks[0], Paragraph):
-                    blocks = blocks[1:]
-                writer.blocks(blocks, None, None, mode="steps")
-                runbook.steps = writer.steps
+def apply_front_matter(fm: dict, found: Found) -> None:
+    """Front matter names a one-alert file's alert, service, severity and id; an owner's chat channel
+    ('owner_slack: "#team"') is a contact."""
+    if not fm:
+        return
+    _contacts(fm, found)
+    mine = [rb for _, rb in found.runbooks]
+    if not mine:
+        return
+    alerts = [a for k in ("alert", "alertname", "alert_name", "alerts", "alarm") for a in _texts(fm.get(k))]
+    service = _text(fm.get("service") or fm.get("services") or fm.get("component"))
+    severity = _text(fm.get("severity") or fm.get("priority"))
+    key = _text(fm.get("id") or fm.get("key") or fm.get("runbook_id"))
+    owner = _text(fm.get("owner") or fm.get("team") or fm.get("owner_team"))
+    for runbook in mine:
+        runbook.service = runbook.service or service
+        runbook.severity = runbook.severity or severity
+        runbook.owner = runbook.owner or owner
+    if len(mine) == 1:
+        runbook = mine[0]
+        for alert in alerts:
+            if alert not in runbook.alerts:
+                runbook.alerts.append(alert)
+        if key and is_key(key) and not runbook.key:
+            runbook.key = key
+        if not runbook.title:
             runbook.title = front_matter_title(fm) or runbook.title
-            found.add_runbook(1, runbook)
-            mine = [runbook]
-        if not mine:
-            return
-        alerts = [
-            a for k in ("alert", "alertname", "alert_name", "alerts", "alarm") for a in _texts(fm.get(k))
-        ]
-        service = _text(fm.get("service") or fm.get("services") or fm.get("component"))
-        severity = _text(fm.get("severity") or fm.get("priority"))
-        key = _text(fm.get("id") or fm.get("key") or fm.get("runbook_id"))
-        for runbook in mine:
-            runbook.service = runbook.service or service
-            runbook.severity = runbook.severity or severity
-        if len(mine) == 1:
-            runbook = mine[0]
-            for alert in alerts:
-                if alert not in runbook.alerts:
-                    runbook.alerts.append(alert)
-            if key and is_key(key) and not runbook.key:
-                runbook.key = key
-            if not runbook.title:
-                runbook.title = front_matter_title(fm) or runbook.title
+
+
+_CHANNEL_KEYS = ("owner_slack", "slack", "slack_channel", "owner_channel", "team_slack", "channel", "contact_slack")
+
+
+def _contacts(fm: dict, found: Found) -> None:
+    for key in _CHANNEL_KEYS:
+        value = _text(fm.get(key))
+        channel = value and value.startswith("#") and len(value) > 1 and " " not in value
+        if channel and not any(c.channel == value for c in found.contacts):
+            found.contacts.append(ImportedContact(role=None, channel=value, via="Slack"))

@@ -31,8 +31,11 @@ class SeverityTable:
         if not any(role in roles for role in (*DESCRIBING, "response")):
             return False
         rank = len(found.severity_levels)
+        headed = column_roles(block.header).get("severity") == col
         for row in block.rows:
             named = severity_cell(cell(row, col))
+            if not named and headed and cell_words(cell(row, col)):
+                named = (cell_words(cell(row, col))[:50], None)  # the 'Priority' column names every level
             if not named:
                 continue
             name, alias = named

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 
+from runbooks.importer.fields import Fields, is_key
 from runbooks.importer.inline import Label, plain, split_label
 from runbooks.importer.recognisers.base import Found
 from runbooks.importer.sections import Block, Paragraph, Section, Tree
-from runbooks.importer.steps import Fields, StepWriter, is_key
+from runbooks.importer.steps import StepWriter
 from runbooks.importer.types import ImportedRunbook
 from runbooks.importer.vocabulary import is_descriptive, metadata_kind, phase_of
 
@@ -80,12 +81,13 @@ class SopEntries:
                 title_words = plain(line)
             else:
                 fields.note(line)
-        writer.blocks(entry[1:], heading, phase, mode="steps")
+        writer.blocks(entry[1:], heading, phase)
         return ImportedRunbook(
             title=self._title(fields, title_words),
             key=fields.key,
             service=fields.service,
             alerts=fields.alerts,
+            owner=fields.owner,
             error_patterns=fields.error_patterns,
             severity=fields.severity,
             steps=writer.steps,
@@ -95,7 +97,7 @@ class SopEntries:
 
     @staticmethod
     def _step(line: str, writer: StepWriter, heading: str | None, phase: str | None) -> None:
-        writer.paragraph(Paragraph(text=line, line=0), None, [], heading, phase, "steps")
+        writer.paragraph(Paragraph(text=line, line=0), [], None, heading, phase)
 
     @staticmethod
     def _title(fields: Fields, words: str) -> str:
