@@ -121,9 +121,9 @@ def _parse(text: str, doc: ImportedDocument, split: str) -> None:
             *[w for w in shape.why if w.startswith("not runbooks")],
         ]
     apply_front_matter(tree.front_matter, found)
+    _reconcile_severities(found)  # escalation matrices name their levels; prose rules do not define any
     for cls in PROSE_RECOGNISERS:
         cls().recognise(tree, found)
-    _reconcile_severities(found)
 
     doc.runbooks = [runbook for _, runbook in sorted(found.runbooks, key=lambda pair: pair[0])]
     for runbook in doc.runbooks:

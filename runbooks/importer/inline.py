@@ -36,6 +36,8 @@ _UNSAFE_LINK = re.compile(
 )
 _UNSAFE_AUTOLINK = re.compile(r"<\s*(?:javascript|vbscript|data)\s*:[^<>\n]{0,2000}>", re.IGNORECASE)
 _EMPHASIS = re.compile(r"(\*\*|__|~~)")
+# single-mark emphasis ('_On starting the day_', '*may*'), not the underscores of snake_case words
+_SINGLE_EMPHASIS = re.compile(r"(?<![\w*_])([*_])(?=\S)([^*_\n]{1,300}?)(?<=\S)\1(?![\w*_])")
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _MARKUP = re.compile(r"[\[<*_~`\\]")
 
@@ -93,6 +95,8 @@ def plain(text: str) -> str:
     text = _LINK.sub(r"\1", text)
     text = _HTML_TAG.sub("", text)
     text = _EMPHASIS.sub("", text)
+    if "_" in text or "*" in text:
+        text = _SINGLE_EMPHASIS.sub(r"\2", text)
     text = text.replace("`", "")
     text = _ESCAPE.sub(r"\1", text)
     return collapse(text)

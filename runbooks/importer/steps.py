@@ -80,6 +80,8 @@ class StepWriter:
         caution: bool = False,
     ) -> ImportedStep | None:
         text = drop_step_number(_clean(text))
+        if text.endswith(":") and not text.endswith("::"):
+            text = text[:-1].rstrip()  # 'Fetch the details of the cluster:' introduces what follows
         if not text and not commands:
             return None
         step = ImportedStep(
@@ -209,9 +211,12 @@ class StepWriter:
                     return heading, phase, took + 1
                 label = plain(words).rstrip(":").strip()
                 if _introduces(words) and len(label.split()) <= 12:
-                    if not _CHATTER.match(label):
-                        heading, phase = label, phase_of(label) or phase
-                    return heading, phase, took
+                    # 'To disable enforcement:' heads the list under it, and only that list
+                    sub = heading if _CHATTER.match(label) else label
+                    sub_phase = phase_of(label) or phase
+                    for item in nxt.items:
+                        sub, sub_phase = self.item(item, sub, sub_phase)
+                    return heading, phase, took + 1
             split = split_commands(words)
             commands = list(split.commands)
             if last:

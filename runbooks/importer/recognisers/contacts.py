@@ -91,6 +91,8 @@ class ContactsList:
             return False
         if sum(1 for t in texts if is_instruction(t)) * 2 > len(texts):
             return False  # 'Check #alarms for issues': steps that mention a channel (read by ProseContacts)
+        if not headed and sum(len(_leftover(t, identifiers(t), None).split()) for t in texts) > 10 * len(texts):
+            return False  # sentences that mention a channel are prose (read by ProseContacts), not a directory
         if not (with_ids * 10 >= len(texts) * 6 or (headed and labelled == len(texts) and with_ids)):
             return False
         for item in block.items:
@@ -113,7 +115,7 @@ def contact_from_text(text: str, section: Section) -> ImportedContact | None:
     else:
         role = strip_symbols(head) or None
         leftover = _leftover(rest, ids, via)
-        name = leftover or None
+        name = leftover if _name_like(leftover) else None
         if not ids and leftover:  # 'Management: DM the leadership channel' says how, not who
             name, via = None, plain(rest)
     if not (ids or role or name):
@@ -130,6 +132,12 @@ def contact_from_text(text: str, section: Section) -> ImportedContact | None:
         channel=ids.get("channel"),
         via=via,
     )
+
+
+def _name_like(words: str) -> bool:
+    """'Dana Reyes', 'Platform SRE': a name, not the rest of a sentence ('Users who are affected by ...')."""
+    parts = words.split()
+    return 0 < len(parts) <= 4 and all(p[:1].isupper() or p[:1].isdigit() or p in ("de", "van", "von") for p in parts)
 
 
 class ContactsTable:

@@ -25,7 +25,9 @@ from runbooks.importer.sections import Tree
 from runbooks.importer.types import ImportedContact
 
 HANDLE = re.compile(r"(?<![\w@./\[])@[A-Za-z0-9][\w.-]{0,40}(?:/[\w.-]{1,40})?(?![\w@])")
-_NOTIFIERS = frozenset({"@here", "@channel", "@everyone", "@all", "@mention"})
+_NOTIFIERS = frozenset({"@here", "@channel", "@everyone", "@all", "@mention", "@hey", "@hi", "@hello"})
+_DOMAIN = re.compile(r"\.(?:com|org|net|io|dev|gov|uk|co|app|cloud|ai|info|edu)$", re.IGNORECASE)
+_PLACEHOLDER_MAIL = re.compile(r"^(?:name|user|username|you|your\.?name|someone|firstname|first\.last|email)@", re.I)
 _CHAT_LINK = re.compile(
     r"\[([^\]\n]{2,80})\]\((https?://(?:mail\.google\.com/chat|chat\.google\.com|[\w-]+\.slack\.com"
     r"|app\.slack\.com|teams\.microsoft\.com|discord(?:app)?\.com/channels|[\w.-]*mattermost[\w.-]*)[^)\s]*)\)",
@@ -36,7 +38,7 @@ _PORTAL_LINK = re.compile(
     r"\s+(?:the\s+)?\[([A-Z][^\]\n]{2,60})\]\(",
 )
 _VIA_WORDS = re.compile(
-    r"\b(slack|google chat|microsoft teams|teams|pagerduty|opsgenie|discord|mattermost|zoom|email|telephone"
+    r"\b(slack|google chat|microsoft teams|pagerduty|opsgenie|discord|mattermost|zoom|email|telephone"
     r"|phone|github)\b",
     re.IGNORECASE,
 )
@@ -44,10 +46,15 @@ _ROLE_NOUN = (
     r"(?:team|teams|support|engineer|engineers|person|people|lead|leads|commander|manager|desk|on-?call|responder"
     r"|responders|contact|contacts|owner|owners|admin|admins|administrator|sre|squad|rota)"
 )
+_FILLER = r"(?!(?:in|the|of|to|with|and|or|for|a|an|on|at|by|from|as|that|this|who|via)\s)[\w-]+"
 _REACH = re.compile(
-    r"\b(?:contact|contacting|page|paging|loop in|looping in|escalate to|escalating to|notify|ping|engage"
-    r"|call|reach out to|get in touch with|inform|alert|cc)\s+(?:the\s+|a\s+|an\s+|your\s+|our\s+)?"
-    r"((?:[A-Z][\w&-]*\s+){0,4}[A-Z][\w&-]*\b(?!\s+[a-z]+ed\b)|(?:[\w-]+\s+){0,3}" + _ROLE_NOUN + r")\b"
+    r"\b(?:contact|page|loop in|escalate to|escalated to|notify|ping|engage|call|reach out to|get in touch with"
+    r"|inform|alert|cc)\s+(?:the\s+|a\s+|an\s+|your\s+|our\s+)?"
+    r"((?:[A-Z][\w&-]*\s+){0,4}[A-Z][\w&-]*\b(?!\s+[a-z]+ed\b)|(?:" + _FILLER + r"\s+){1,3}" + _ROLE_NOUN + r")\b"
+)
+_CODE = re.compile(r"`[^`\n]*`")
+_GENERIC = frozenset(
+    "entire whole relevant right other same appropriate affected owning responsible respective".split()  # noqa: SIM905
 )
 _OWNED = re.compile(r"\bowned by\s+(?:the\s+)?((?:[A-Z][\w-]*\s+){0,4}[A-Z][\w-]*|[\w-]+\s+team)\b")
 _NAMES_AFTER_DASH = re.compile(r"^(.{3,120}?)\s+[-–—:]\s+((?:[A-Z][a-z]{1,20},\s+)+(?:and\s+)?[A-Z][a-z]{1,20})\.?$")
@@ -80,16 +87,18 @@ class ProseContacts:
                     self.add(channel=match.group(0), via=_via(context, "Slack"))
             for span in code_spans(raw):
                 genie = _GENIE.match(span.content.strip())
-                if genie and not genie.group(1).startswith(("[", "<")):
+                if genie and not genie.group(1).startswith(("[", "<")) and "@" not in genie.group(1):
                     self.add(handle=genie.group(1), via="OpsGenie")
             for match in HANDLE.finditer(_without_commands(raw)):
                 handle = match.group(0).rstrip(".")
-                if handle.lower() in _NOTIFIERS:
-                    continue
+                if handle.lower() in _NOTIFIERS or _DOMAIN.search(handle):
+                    continue  # '@here' notifies, '@example.com' is a domain
                 via = "GitHub" if "/" in handle else _via(words[match.end() : match.end() + 20], "Slack")
                 self.add(handle=handle, via=via)
             for match in EMAIL.finditer(words):
-                self.add(email=match.group(0), via=_via(match.group(0) + " " + context, None))
+                if not _PLACEHOLDER_MAIL.match(match.group(0)):
+                    via = "PagerDuty" if "pagerduty" in match.group(0).lower() else "email"
+                    self.add(email=match.group(0), via=via)
             for match in _CHAT_LINK.finditer(raw):
                 label = plain(match.group(1)).strip()
                 if not label.startswith(("#", "http")):
@@ -98,8 +107,9 @@ class ProseContacts:
                 after = raw[match.end() :]
                 via = _via(after[:200], None)
                 self.add(name=plain(match.group(1)), via=via)
+            prose = plain(_CODE.sub(" ", raw)) if "`" in raw else words
             for pattern in (_REACH, _OWNED):
-                for match in pattern.finditer(words):
+                for match in pattern.finditer(prose):
                     self.role(match.group(1), context)
             names = _NAMES_AFTER_DASH.match(words.strip())
             if names and passage.in_list:
@@ -111,6 +121,9 @@ class ProseContacts:
         words = phrase.strip()
         if not words or words.lower() in _NOT_ROLES or len(words.split()) > 5:
             return
+        qualifiers = [w for w in words.lower().split()[:-1] if w not in _GENERIC]
+        if not words[:1].isupper() and not qualifiers and words.lower().split()[0] in _GENERIC | {words.lower()}:
+            return  # 'the entire team', 'people': nobody in particular
         if words.split()[0].lower() in _NOT_ROLES and len(words.split()) == 1:
             return
         if not (re.search(_ROLE_NOUN + r"$", words, re.IGNORECASE) or words[:1].isupper()):
@@ -157,7 +170,6 @@ def _via(text: str, default: str | None) -> str | None:
         "slack": "Slack",
         "google chat": "Google Chat",
         "microsoft teams": "Microsoft Teams",
-        "teams": "Microsoft Teams",
         "pagerduty": "PagerDuty",
         "opsgenie": "OpsGenie",
         "github": "GitHub",
