@@ -29,7 +29,9 @@ def build_runbook(unit: Unit, tree: Tree, shape: Shape) -> ImportedRunbook:
     if unit.section is not None:
         top = unit.section
         heading = clean_heading(top.title) if top.level > 0 and "<%" not in top.title else None
-        reader.section(top, heading, whole=unit.whole, phase=phase_of(top.title) if top.level > 0 else None)
+        reader.section(
+            top, heading, whole=unit.whole, phase=phase_of(top.title) if top.level > 0 else None, own=True
+        )
     for section in unit.after:
         reader.section(section, None)
     for section in unit.own_sections:
@@ -59,14 +61,16 @@ class _Reader:
         self.excluded -= {id(s) for s in (*unit.before, *unit.after, *unit.own_sections)}
         self.title_line = ""
 
-    def section(self, section: Section, heading: str | None, *, whole: bool = True, phase: str | None = None) -> None:
+    def section(
+        self, section: Section, heading: str | None, *, whole: bool = True, phase: str | None = None, own=False
+    ) -> None:
         if heading is None and section.level > 0 and "<%" not in section.title:
             heading = clean_heading(section.title)
         phase = phase or phase_of(section.title) if section.level > 0 else phase
         cls = title_class(section.title) if section.level > 0 else TitleClass.TOPIC
         writer = self.writer
-        if cls == TitleClass.NEUTRAL and not _example(section):
-            return  # references, related links
+        if cls == TitleClass.NEUTRAL and not _example(section) and not own:
+            return  # references, related links: not steps of the runbook they stand in
         writer.example_heading = cls == TitleClass.NEUTRAL
         if not section.blocks and not section.children:
             _heading_fact(section.title, writer.fields)

@@ -16,7 +16,7 @@ _QUOTED = re.compile(r"\"([^\"\n]{3,200})\"|“([^”\n]{3,200})”|`([^`\n]{2,2
 _ERROR_AFTER = re.compile(r"^\W{0,3}(?:\w+\s){0,2}(?:errors?|logs?|exceptions?|messages?|failures?)\b", re.I)
 _ERROR_BEFORE = re.compile(
     r"(?:\bshows?|\bshowing|\bsays?|\bsaying|\bwith|\berror:?|\bmessage:?|\blogs?:?"
-    r"|\bthrows?|\breturns?|\braises?|\bcause an?|\bwith the error)\s*$",
+    r"|\bthrows?|\breturns?|\braises?|\bcause an?|\bwith the error|\breports?|\bsees?|\bget)\s*$",
     re.IGNORECASE,
 )
 _ALERT_NAME = re.compile(r"^[A-Za-z][\w.:*-]{2,120}$")

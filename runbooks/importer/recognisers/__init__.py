@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from runbooks.importer.recognisers.base import BlockRecogniser, Found, TreeRecogniser
 from runbooks.importer.recognisers.contacts import ContactsList, ContactsTable
+from runbooks.importer.recognisers.escalation_list import EscalationList
 from runbooks.importer.recognisers.escalation_table import EscalationTable
 from runbooks.importer.recognisers.prose_contacts import ProseContacts
 from runbooks.importer.recognisers.prose_escalation import ProseEscalation
@@ -18,6 +19,7 @@ from runbooks.importer.recognisers.severity_table import SeverityTable
 # a table with notify/action columns is an escalation matrix even when it also has a response time.
 BLOCK_RECOGNISERS: list[type[BlockRecogniser]] = [
     EscalationTable,
+    EscalationList,
     SeverityTable,
     SeverityList,
     ContactsTable,

@@ -81,19 +81,19 @@ class ProseContacts:
             if not raw.strip() or not _ANY.search(raw):
                 continue  # nothing that could name a contact: most sentences
             words = plain(raw)
-            context = f"{words} {plain(passage.section.title)}"
             for match in CHANNEL.finditer(words):
                 if any(c.isalpha() for c in match.group(0)):
-                    self.add(channel=match.group(0), via=_via(context, "Slack"))
+                    self.add(channel=match.group(0), via=_via(_near(words, match), "Slack"))
             for span in code_spans(raw):
                 genie = _GENIE.match(span.content.strip())
                 if genie and not genie.group(1).startswith(("[", "<")) and "@" not in genie.group(1):
                     self.add(handle=genie.group(1), via="OpsGenie")
-            for match in HANDLE.finditer(_without_commands(raw)):
+            bare = _without_commands(raw)
+            for match in HANDLE.finditer(bare):
                 handle = match.group(0).rstrip(".")
                 if handle.lower() in _NOTIFIERS or _DOMAIN.search(handle):
                     continue  # '@here' notifies, '@example.com' is a domain
-                via = "GitHub" if "/" in handle else _via(words[match.end() : match.end() + 20], "Slack")
+                via = "GitHub" if "/" in handle else _via(_near(bare, match), "Slack")
                 self.add(handle=handle, via=via)
             for match in EMAIL.finditer(words):
                 if not _PLACEHOLDER_MAIL.match(match.group(0)):
@@ -108,9 +108,10 @@ class ProseContacts:
                 via = _via(after[:200], None)
                 self.add(name=plain(match.group(1)), via=via)
             prose = plain(_CODE.sub(" ", raw)) if "`" in raw else words
-            for pattern in (_REACH, _OWNED):
-                for match in pattern.finditer(prose):
-                    self.role(match.group(1), context)
+            for match in _REACH.finditer(prose):
+                self.role(match.group(1), _near(prose, match))
+            for match in _OWNED.finditer(prose):
+                self.add(name=match.group(1).strip(), role="owner")  # 'owned by Team Bedrock'
             names = _NAMES_AFTER_DASH.match(words.strip())
             if names and passage.in_list:
                 role = names.group(1).strip()
@@ -148,6 +149,12 @@ class ProseContacts:
         self.found.contacts.append(
             ImportedContact(name=name, role=role, email=email, handle=handle, channel=channel, via=via)
         )
+
+
+def _near(text: str, match: re.Match) -> str:
+    """The words just around a match: what says how to reach it ('page @x (PagerDuty)', 'in the #y Slack
+    channel'), not a tool named elsewhere in the sentence."""
+    return text[max(0, match.start() - 25) : match.end() + 25]
 
 
 def _without_commands(text: str) -> str:

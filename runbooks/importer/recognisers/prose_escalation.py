@@ -10,7 +10,7 @@
   they will: inform the affected team; put together a plan'.
 
 Severity is the document's own words ('urgent', 'high priority incidents'); a row names who is notified
-only where the sentence does. Tiers written as a list ('1. Page the on-call engineer (5 min)') are rows too.
+only where the sentence does. Tiers written as a list are read by EscalationList (escalation_list.py).
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ _NO_ANSWER = re.compile(
 )
 _TARGET = re.compile(
     r"\b(?:made to|escalate to|escalated to|page|paged to|call|contact|notify|inform|alert)\s+(?:the |a |an |your )?"
-    r"((?:[\w-]+\s+){0,4}?(?:team|teams|contact|contacts|engineer|engineers|person|people|lead|support|manager|on-?call))\b",
+    r"((?:[\w-]+\s+){0,4}(?:team|teams|contact|contacts|engineer|engineers|person|people|lead|support|manager"
+    r"|on-?call))\b",
     re.IGNORECASE,
 )
 _NOTIFY_CAPS = re.compile(
@@ -54,6 +55,12 @@ _INCIDENT_KIND = re.compile(
     r"|\brespond to\s+((?:[\w-]+\s+){1,3}incidents?)\b",
     re.IGNORECASE,
 )
+_TIER_TIME = re.compile(
+    r"\(?\s*(?:after|within|in|at|\+|t\s*\+)?\s*" + _TIME
+    + r"(?:\s+(?:later|after(?: that)?|unacknowledged|without (?:an? )?(?:ack\w*|answer|response)))?\s*\)?",
+    re.IGNORECASE,
+)
+_TIER_WHO = re.compile(r"(?:^|:\s*)([A-Z][\w-]*(?:\s+(?:of|for|and|the|[A-Z][\w-]*)){0,4})$")
 _EXAMPLES = re.compile(r"\s*(?:\bwith\s+)?\(?\be\.g\..*$|\s+\(e\.g\..*$", re.IGNORECASE)
 _AS_PER = re.compile(r"\s+(?:as per|per|according to|see)\s+.*$", re.IGNORECASE)
 _MAIN_CLAUSE = re.compile(r"^(?:if|in the event of|in case of|when|should)\b[^,]*?,\s*(?:then\s+)?", re.IGNORECASE)
