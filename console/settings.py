@@ -276,6 +276,7 @@ CELERY_TASK_ROUTES = {
     "incidents.tasks.deliver_pages": {"queue": "notifications"},
     "incidents.tasks.send_email": {"queue": "notifications"},
     "incidents.reminders.send_action_reminder": {"queue": "notifications"},
+    "runbooks.tasks.run_import": {"queue": "default"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -296,6 +297,11 @@ CONSOLE_URL = env_str("CONSOLE_URL", "http://127.0.0.1:8000")
 # Requests per minute per token, counted in the shared cache (CACHE_URL; per process without it). 0: no limit.
 ALERTS_RATE_LIMIT_PER_MINUTE = env_int("ALERTS_RATE_LIMIT_PER_MINUTE", 600)
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600)
+
+# Runbook imports: what one document may hold, and when storing moves to a background task.
+IMPORT_MAX_RUNBOOKS = env_int("IMPORT_MAX_RUNBOOKS", 5000)
+IMPORT_MAX_STEPS = env_int("IMPORT_MAX_STEPS", 50000)
+IMPORT_BACKGROUND_STEPS = env_int("IMPORT_BACKGROUND_STEPS", 2000)
 
 LOGGING = {
     "version": 1,

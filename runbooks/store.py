@@ -4,7 +4,11 @@ The importer (`runbooks.importer`) keeps no ORM; this module, beside the models 
 document becomes rows, idempotently.
 
 Everything a document holds is stored in one transaction: a failure anywhere leaves nothing of that
-document behind. Importing the same document twice changes nothing and records no new version.
+document behind. Importing the same document twice changes nothing and records no new version. What
+admins decided survives a re-import: a command's destructive override and approval rule, a step's phase,
+a runbook's service (the importer remembers what it set, so it knows what someone changed since).
+Steps and commands are written with bulk inserts, so a document of tens of thousands of steps stores in
+seconds; documents over IMPORT_MAX_RUNBOOKS runbooks or IMPORT_MAX_STEPS steps are refused whole.
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from django.conf import settings
 from django.db import models, transaction
 
 from runbooks import languages
+from runbooks.commandtext import find_parameters
+from runbooks.destructive import is_destructive
 from runbooks.models import (
     Command,
     Contact,
@@ -30,6 +37,9 @@ from runbooks.models import (
     Step,
     find_by_names,
 )
+from runbooks.severities import reconcile
+
+BATCH = 2000
 
 
 @dataclass
@@ -41,6 +51,8 @@ class StoreResult:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     severity_levels: int = 0
+    severity_decisions: list[str] = field(default_factory=list)  # 'P1: an alias of SEV2 (same rank)'
+    kept: list[str] = field(default_factory=list)  # admin decisions a re-import kept
     contacts: int = 0
     escalation_policies: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -53,13 +65,19 @@ class StoreResult:
             plural(self.escalation_policies, "escalation policy", "escalation policies"),
         ]
         parts.append(", ".join(extra))
+        if self.kept:
+            parts.append(f"{plural(len(self.kept), 'admin decision')} kept")
         if self.warnings:
             parts.append(plural(len(self.warnings), "warning"))
         return "; ".join(parts)
 
 
+class ImportLimitError(ValueError):
+    """A document too big to import; the message says which limit and how to raise it."""
+
+
 def plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 def normalise_title(title: str) -> str:
@@ -69,6 +87,12 @@ def normalise_title(title: str) -> str:
 def source_name(source: str) -> str:
     """The base name of a path: `docs/x.md` and `./docs/x.md` are the same source document."""
     return PurePath(source or "").name or (source or "document")
+
+
+def stored_split(source: str) -> str:
+    """The reading an admin chose for this document ('auto' when none): a re-import reads it the same way."""
+    split = SourceDocument.objects.filter(name=source_name(source)).values_list("split", flat=True).first()
+    return split or SourceDocument.Split.AUTO
 
 
 def _fit(model: type[models.Model], name: str, value) -> str:
@@ -98,6 +122,28 @@ def unreadable_reason(data: bytes) -> str | None:
     return None
 
 
+def check_limits(doc) -> None:
+    """Refuse a document with more runbooks or steps than an import may hold (settings IMPORT_MAX_*)."""
+    runbooks = list(getattr(doc, "runbooks", None) or [])
+    steps = sum(len(getattr(r, "steps", None) or []) for r in runbooks)
+    max_runbooks, max_steps = settings.IMPORT_MAX_RUNBOOKS, settings.IMPORT_MAX_STEPS
+    name = source_name(getattr(doc, "source", ""))
+    if len(runbooks) > max_runbooks:
+        raise ImportLimitError(
+            f"{name} holds {len(runbooks):,} runbooks; one document may hold at most {max_runbooks:,} "
+            "(IMPORT_MAX_RUNBOOKS). Split it into smaller documents, or raise the limit."
+        )
+    if steps > max_steps:
+        raise ImportLimitError(
+            f"{name} holds {steps:,} steps; one document may hold at most {max_steps:,} (IMPORT_MAX_STEPS). "
+            "Split it into smaller documents, or raise the limit."
+        )
+
+
+def count_steps(doc) -> int:
+    return sum(len(getattr(r, "steps", None) or []) for r in getattr(doc, "runbooks", None) or [])
+
+
 def preview_document(doc) -> StoreResult:
     """What storing the document would do, computed by storing it and rolling back."""
     outcome: StoreResult | None = None
@@ -112,6 +158,7 @@ def preview_document(doc) -> StoreResult:
 
 def store_document(doc, *, by=None, source_bytes: bytes | None = None) -> StoreResult:
     """Store an ImportedDocument in one transaction and say what changed."""
+    check_limits(doc)
     result = StoreResult(source=source_name(getattr(doc, "source", "")))
     with transaction.atomic():
         source = _store_source(doc, result, source_bytes)
@@ -125,13 +172,16 @@ def store_document(doc, *, by=None, source_bytes: bytes | None = None) -> StoreR
 def _store_source(doc, result: StoreResult, source_bytes: bytes | None) -> SourceDocument:
     digest_input = source_bytes if source_bytes is not None else repr(doc).encode()
     result.warnings.extend(_texts(getattr(doc, "warnings", [])))
+    split = getattr(doc, "split", None)
+    defaults = {
+        "title": _fit(SourceDocument, "title", getattr(doc, "title", "")),
+        "sha256": hashlib.sha256(digest_input).hexdigest(),
+        "warnings": list(result.warnings),
+    }
+    if split in SourceDocument.Split.values:
+        defaults["split"] = split
     source, _ = SourceDocument.objects.update_or_create(
-        name=_fit(SourceDocument, "name", result.source),
-        defaults={
-            "title": _fit(SourceDocument, "title", getattr(doc, "title", "")),
-            "sha256": hashlib.sha256(digest_input).hexdigest(),
-            "warnings": list(result.warnings),
-        },
+        name=_fit(SourceDocument, "name", result.source), defaults=defaults
     )
     return source
 
@@ -140,49 +190,62 @@ def _store_source(doc, result: StoreResult, source_bytes: bytes | None) -> Sourc
 
 
 def _store_severity_levels(doc, result: StoreResult) -> None:
-    levels = list(getattr(doc, "severity_levels", None) or [])
+    """One matrix per organisation: another document's scale becomes aliases (runbooks.severities)."""
+    levels = [level for level in getattr(doc, "severity_levels", None) or [] if _fit(SeverityLevel, "name", level.name)]
     if not levels:
         return
-    existing = {level.name.casefold(): level for level in SeverityLevel.objects.all()}
-    taken = {level.rank: level for level in existing.values()}
-    for position, imported in enumerate(levels):
-        name = _fit(SeverityLevel, "name", imported.name)
-        if not name:
-            continue
-        rank = imported.rank if isinstance(getattr(imported, "rank", None), int) else position
-        minutes = getattr(imported, "response_minutes", None)
-        values = {
-            "description": getattr(imported, "description", "") or "",
-            "response_minutes": minutes if isinstance(minutes, int) and minutes >= 0 else None,
-            "examples": _texts(getattr(imported, "examples", [])),
-        }
-        response_text = getattr(imported, "response_text", "") or ""
-        if response_text:
-            values["response_text"] = _fit(SeverityLevel, "response_text", response_text)
-        level = existing.get(name.casefold())
-        holder = taken.get(rank)
-        if holder is not None and holder is not level:
-            free = max(taken) + 1
-            result.warnings.append(
-                f"severity {name}: rank {rank} is already held by {holder.name}; stored at rank {free} instead"
-            )
-            rank = free
-        if level is None:
-            aliases = _texts(getattr(imported, "aliases", []))
-            level = SeverityLevel.objects.create(name=name, rank=rank, aliases=aliases, **values)
-            existing[name.casefold()] = level
+    existing = list(SeverityLevel.objects.all())
+    by_name = {id(level): level for level in levels}
+    for decision, imported in zip(reconcile(levels, existing), _ranked(levels), strict=True):
+        assert by_name.get(id(imported)) is imported
+        values = _level_values(imported)
+        extra = _texts(getattr(imported, "aliases", []))
+        if decision.action == "create":
+            rank = decision.rank
+            taken = set(SeverityLevel.objects.values_list("rank", flat=True))
+            while rank in taken:
+                rank += 1
+            if rank != decision.rank:
+                result.warnings.append(
+                    f"severity {imported.name}: rank {decision.rank} is taken; stored at rank {rank} instead"
+                )
+            SeverityLevel.objects.create(name=_fit(SeverityLevel, "name", imported.name), rank=rank,
+                                         aliases=extra, **values)
+            result.severity_decisions.append(str(decision))
         else:
-            if level.rank != rank:
-                taken.pop(level.rank, None)
-            level.rank = rank
+            level = decision.level
             aliases = list(level.aliases)
-            aliases += [a for a in _texts(getattr(imported, "aliases", [])) if a not in aliases]
+            new = [a for a in [imported.name, *extra] if a.casefold() != level.name.casefold()
+                   and a.casefold() not in {x.casefold() for x in aliases}]
+            aliases += new
+            changed = aliases != list(level.aliases)
             level.aliases = aliases
-            for key, value in values.items():
-                setattr(level, key, value)
-            level.save()
-        taken[rank] = level
+            if decision.action == "same" and level.name.casefold() == imported.name.casefold():
+                for key, value in values.items():  # the level's own document describes it
+                    changed |= getattr(level, key) != value
+                    setattr(level, key, value)
+            if changed:
+                level.save()
+            if decision.action == "alias":
+                result.severity_decisions.append(str(decision))
         result.severity_levels += 1
+
+
+def _ranked(levels: list) -> list:
+    return sorted(levels, key=lambda item: item.rank if isinstance(item.rank, int) else 0)
+
+
+def _level_values(imported) -> dict:
+    minutes = getattr(imported, "response_minutes", None)
+    values = {
+        "description": getattr(imported, "description", "") or "",
+        "response_minutes": minutes if isinstance(minutes, int) and minutes >= 0 else None,
+        "examples": _texts(getattr(imported, "examples", [])),
+    }
+    response_text = getattr(imported, "response_text", "") or ""
+    if response_text:
+        values["response_text"] = _fit(SeverityLevel, "response_text", response_text)
+    return values
 
 
 # --- contacts and escalation --------------------------------------------------------------------------
@@ -298,13 +361,25 @@ def _store_escalation(doc, result: StoreResult) -> None:
 # --- runbooks ---------------------------------------------------------------------------------------
 
 
+def step_text(step) -> str:
+    """A step's text as stored: its cautions follow it as '> ' paragraphs (the checklist shows them as
+    cautions); a step that is itself a caution is one."""
+    text = (getattr(step, "text", None) or "").strip()
+    if getattr(step, "caution", False) and text:
+        text = f"> {text}"
+    for caution in getattr(step, "cautions", None) or []:
+        if str(caution).strip():
+            text = f"{text}\n\n> {str(caution).strip()}".strip()
+    return text
+
+
 def _wanted_steps(imported) -> list[dict]:
     steps = []
     for step in getattr(imported, "steps", None) or []:
         steps.append({
             "phase": _phase(getattr(step, "phase", None)),
             "heading": _fit(Step, "heading", getattr(step, "heading", None)),
-            "text": (getattr(step, "text", None) or "").strip(),
+            "text": step_text(step),
             "checkbox": bool(getattr(step, "checkbox", False)),
             "commands": [
                 {"language": _fit(Command, "language", languages.normalise(getattr(c, "language", None))),
@@ -320,35 +395,59 @@ def _phase(value: str | None) -> str:
     return value if value in Phase.values else Phase.OTHER
 
 
-def _existing_steps(runbook: Runbook) -> list[dict]:
-    return [
-        {
-            "phase": s.phase, "heading": s.heading, "text": s.text, "checkbox": s.checkbox,
-            "commands": [{"language": c.language, "text": c.text} for c in s.commands.all()],
-        }
-        for s in runbook.steps.prefetch_related("commands")
-    ]
+def _as_imported(step: Step) -> dict:
+    """A stored step as the importer would have written it: the imported phase, not an admin's."""
+    return {
+        "phase": step.imported_phase or step.phase, "heading": step.heading, "text": step.text,
+        "checkbox": step.checkbox,
+        "commands": [{"language": c.language, "text": c.text} for c in step.commands.all()],
+    }
 
 
-def _find_runbook(source: SourceDocument, key: str | None, title: str, used: set[int]) -> Runbook | None:
-    """Same key (keys are unique), else same source and normalised title."""
-    if key:
-        found = Runbook.objects.filter(key=key).first()
-        if found is not None and found.pk not in used:
-            return found
-    wanted = normalise_title(title)
-    for runbook in Runbook.objects.filter(source=source):
-        if runbook.pk not in used and normalise_title(runbook.title) == wanted:
-            return runbook
-    return None
+class _Existing:
+    """The source's runbooks, their steps and commands, read once for the whole document."""
+
+    def __init__(self, source: SourceDocument, keys: list[str]):
+        runbooks = list(Runbook.objects.filter(models.Q(source=source) | models.Q(key__in=keys))
+                        .select_related("service"))
+        self.by_key = {rb.key: rb for rb in runbooks if rb.key}
+        self.by_title: dict[str, list[Runbook]] = {}
+        for rb in runbooks:
+            if rb.source_id == source.pk:
+                self.by_title.setdefault(normalise_title(rb.title), []).append(rb)
+        self.steps: dict[int, list[Step]] = {}
+        for step in Step.objects.filter(runbook__in=runbooks).prefetch_related("commands").order_by("order", "pk"):
+            self.steps.setdefault(step.runbook_id, []).append(step)
+        self.services = {s.name: s for s in Service.objects.all()} if runbooks else {}
+
+    def find(self, source: SourceDocument, key: str | None, title: str, used: set[int]) -> Runbook | None:
+        """Same key (keys are unique), else same source and normalised title."""
+        if key:
+            found = self.by_key.get(key)
+            if found is not None and found.pk not in used:
+                return found
+        for runbook in self.by_title.get(normalise_title(title), []):
+            if runbook.pk not in used:
+                return runbook
+        return None
+
+    def service(self, name: str) -> Service | None:
+        if not name:
+            return None
+        if name not in self.services:
+            self.services[name] = Service.objects.get_or_create(name=name)[0]
+        return self.services[name]
 
 
 def _store_runbooks(doc, source: SourceDocument, result: StoreResult, by) -> None:
+    imported_runbooks = list(getattr(doc, "runbooks", None) or [])
+    keys = [k for k in (_fit(Runbook, "key", getattr(r, "key", None)) for r in imported_runbooks) if k]
+    existing = _Existing(source, keys)
     used: set[int] = set()
     titles_used: set[str] = set()
     keys_used: set[str] = set()
     note = f"imported from {result.source}"
-    for imported in getattr(doc, "runbooks", None) or []:
+    for imported in imported_runbooks:
         title = _fit(Runbook, "title", imported.title)
         if not title:
             result.warnings.append("a runbook without a title was skipped")
@@ -366,18 +465,22 @@ def _store_runbooks(doc, source: SourceDocument, result: StoreResult, by) -> Non
         titles_used.add(normalise_title(title))
         if key:
             keys_used.add(key)
-        runbook = _find_runbook(source, key, title, used)
+        runbook = existing.find(source, key, title, used)
         if runbook is not None and runbook.source_id not in (None, source.pk):
             result.warnings.append(
                 f"{title}: the key {key} was imported from {runbook.source}; this document replaces it"
             )
-
         service_name = _fit(Service, "name", getattr(imported, "service", None))
-        service = Service.objects.get_or_create(name=service_name)[0] if service_name else None
+        service = existing.service(service_name)
+        if runbook is not None and _admin_chose_service(runbook):
+            service = runbook.service  # an admin chose another service (or none) since the last import
+            if service_name != (runbook.service.name if runbook.service_id else ""):
+                result.kept.append(f"{title}: service {runbook.service.name if runbook.service_id else 'none'}")
         values = {
             "title": title,
             "key": key,
             "service": service,
+            "imported_service": service_name,
             "alerts": _texts(getattr(imported, "alerts", [])),
             "error_patterns": _texts(getattr(imported, "error_patterns", [])),
             "severity_text": _fit(Runbook, "severity_text", getattr(imported, "severity", None)),
@@ -397,13 +500,9 @@ def _store_runbooks(doc, source: SourceDocument, result: StoreResult, by) -> Non
         used.add(runbook.pk)
 
         wanted = _wanted_steps(imported)
-        if created or wanted != _existing_steps(runbook):
-            runbook.steps.all().delete()
-            for order, step_values in enumerate(wanted):
-                commands = step_values.pop("commands")
-                step = Step.objects.create(runbook=runbook, order=order, **step_values)
-                for n, command in enumerate(commands):
-                    Command.objects.create(step=step, order=n, **command)
+        old = existing.steps.get(runbook.pk, [])
+        if created or wanted != [_as_imported(s) for s in old]:
+            _replace_steps(runbook, wanted, old, result, title)
         version = runbook.record_version(by=by, note=note)
         if created:
             result.created.append(title)
@@ -411,3 +510,59 @@ def _store_runbooks(doc, source: SourceDocument, result: StoreResult, by) -> Non
             result.updated.append(title)
         else:
             result.unchanged.append(title)
+
+
+def _admin_chose_service(runbook: Runbook) -> bool:
+    current = runbook.service.name if runbook.service_id else ""
+    return runbook.version > 0 and current != runbook.imported_service
+
+
+def _replace_steps(runbook: Runbook, wanted: list[dict], old: list[Step], result: StoreResult, title: str) -> None:
+    """Write the steps afresh with bulk inserts, carrying over what admins decided on the old ones."""
+    by_text: dict[tuple, list[Step]] = {}
+    for step in old:
+        by_text.setdefault((step.heading, step.text), []).append(step)
+        by_text.setdefault(("", step.text), []).append(step)
+    old_commands: dict[str, Command] = {}
+    for step in old:
+        for command in step.commands.all():
+            if command.destructive_override is not None or command.needs_approval:
+                old_commands.setdefault(command.text, command)
+    steps: list[Step] = []
+    decided: set[int] = set()
+    for order, values in enumerate(wanted):
+        match = _take(by_text, (values["heading"], values["text"])) or _take(by_text, ("", values["text"]))
+        phase = values["phase"]
+        if match is not None and match.imported_phase and match.phase != match.imported_phase:
+            phase = match.phase  # an admin moved this step to another phase
+            if id(match) not in decided:
+                decided.add(id(match))
+                result.kept.append(f"{title}: phase {phase} of '{(values['text'] or values['heading'])[:60]}'")
+        steps.append(Step(runbook=runbook, order=order, phase=phase, imported_phase=values["phase"],
+                          heading=values["heading"], text=values["text"], checkbox=values["checkbox"]))
+    Step.objects.filter(runbook=runbook).delete()
+    Step.objects.bulk_create(steps, batch_size=BATCH)
+    commands: list[Command] = []
+    for step, values in zip(steps, wanted, strict=True):
+        for n, command in enumerate(values["commands"]):
+            before = old_commands.get(command["text"])
+            commands.append(Command(
+                step=step, order=n, language=command["language"], text=command["text"],
+                parameters=find_parameters(command["text"]),
+                destructive=is_destructive(command["text"], command["language"]),
+                destructive_override=before.destructive_override if before else None,
+                needs_approval=before.needs_approval if before else False,
+            ))
+            if before is not None:
+                result.kept.append(f"{title}: the destructive/approval setting of '{command['text'][:60]}'")
+    Command.objects.bulk_create(commands, batch_size=BATCH)
+
+
+def _take(index: dict[tuple, list[Step]], key: tuple) -> Step | None:
+    candidates = index.get(key)
+    while candidates:
+        step = candidates.pop(0)
+        if not getattr(step, "_taken", False):
+            step._taken = True
+            return step
+    return None

@@ -4,7 +4,10 @@
 - people: contacts (people, teams, chat channels) and services
 - oncall: rotations with their members and overrides
 - escalation: escalation policies and their tiers
+- runbooks.importjobs: uploads waiting for an admin's decision and background imports
 """
+
+from runbooks.importjobs import ImportFile, ImportJob
 
 from .escalation import (
     EscalationPolicy,
@@ -21,7 +24,7 @@ from .people import CHAT, EMAIL, Channel, Contact, ContactQuerySet, Person, Rout
 
 __all__ = [
     "CHAT", "EMAIL", "Channel", "Command", "Contact", "ContactQuerySet", "EscalationPolicy",
-    "EscalationPolicyQuerySet", "EscalationTier", "Person", "Phase", "Rotation", "RotationMember",
-    "RotationOverride", "Route", "Runbook", "RunbookVersion", "Service", "SeverityLevel", "Shift", "SourceDocument",
-    "Step", "Team", "TierSpec", "find_by_names", "policy_problems", "tier_spec",
+    "EscalationPolicyQuerySet", "EscalationTier", "ImportFile", "ImportJob", "Person", "Phase", "Rotation",
+    "RotationMember", "RotationOverride", "Route", "Runbook", "RunbookVersion", "Service", "SeverityLevel", "Shift",
+    "SourceDocument", "Step", "Team", "TierSpec", "find_by_names", "policy_problems", "tier_spec",
 ]

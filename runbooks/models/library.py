@@ -66,7 +66,17 @@ class SeverityLevel(models.Model):
 class SourceDocument(models.Model):
     """A document the importer read; runbooks keep a link to where they came from."""
 
+    class Split(models.TextChoices):
+        AUTO = "auto", "As the importer reads it"
+        DOCUMENT = "document", "The whole document is one runbook"
+        H2 = "h2", "Each level-2 heading (##) is a runbook"
+        H3 = "h3", "Each level-3 heading (###) is a runbook"
+
     name = models.CharField(max_length=300, unique=True)
+    split = models.CharField(
+        max_length=10, choices=Split, default=Split.AUTO,
+        help_text="How the document is read into runbooks; chosen on the import preview, reused on re-import",
+    )
     title = models.CharField(max_length=500, blank=True)
     sha256 = models.CharField(max_length=64)
     warnings = models.JSONField(default=list, blank=True)
@@ -91,6 +101,10 @@ class Runbook(models.Model):
     body_html = models.TextField(blank=True, editable=False)
     source = models.ForeignKey(
         SourceDocument, null=True, blank=True, on_delete=models.SET_NULL, related_name="runbooks"
+    )
+    imported_service = models.CharField(
+        max_length=200, blank=True, editable=False,
+        help_text="The service the last import named; a different service was chosen by an admin and is kept",
     )
     search_text = models.TextField(blank=True, editable=False)
     version = models.PositiveIntegerField(default=0, editable=False)
@@ -192,6 +206,10 @@ class Step(models.Model):
     heading = models.CharField(max_length=300, blank=True)
     text = models.TextField(blank=True)
     checkbox = models.BooleanField(default=False, help_text="Written as a checklist item in the source")
+    imported_phase = models.CharField(
+        max_length=20, blank=True, editable=False,
+        help_text="The phase the last import read; a different phase was chosen by an admin and is kept",
+    )
 
     class Meta:
         ordering = ["runbook", "order", "pk"]
@@ -265,3 +283,4 @@ class RunbookVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.runbook} v{self.number}"
+

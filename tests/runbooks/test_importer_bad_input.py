@@ -24,11 +24,18 @@ RUNBOOK = (
 )
 
 
+# the sample documents that import without a warning (others warn on purpose, e.g. a command reference)
+QUIET_SAMPLES = (
+    "alert-sections.md", "camelcase-alerts.md", "fences-and-details.md", "phased-procedure.md",
+    "plain-text-playbook.md", "setext-headings.md", "severity-critical-major-minor.md", "severity-sev-matrix.md",
+    "step-table.md",
+)
+
+
 def sample_text(size: int) -> str:
-    """Our own sample documents, repeated to `size` characters, cut at a line end."""
-    text = "".join(p.read_text() + "\n\n" for p in sorted(DOCS.glob("*.md")) if "front" not in p.name)
-    text = text * (size // len(text) + 1)
-    return text[: text.rindex("\n", 0, size) + 1]
+    """Our own sample documents, repeated whole to about `size` characters."""
+    text = "".join((DOCS / name).read_text() + "\n\n" for name in QUIET_SAMPLES)
+    return text * max(1, size // len(text))
 
 
 @pytest.mark.parametrize(

@@ -367,7 +367,8 @@ def test_contract_shape_is_exactly_the_documented_one():
 def test_every_sample_document_imports_without_warnings(name):
     doc = parse(name)
 
-    assert doc.warnings == []
+    warned_on_purpose = {"alert-catalogue.md": ["'Handy commands' (line 18) was not imported as a runbook"]}
+    assert [w.split(":")[0] for w in doc.warnings] == [w.split(":")[0] for w in warned_on_purpose.get(name, [])]
     assert doc.runbooks or doc.severity_levels or doc.contacts
 
 

@@ -130,15 +130,15 @@ def test_two_runbooks_with_one_title_in_a_document_are_both_kept_with_a_warning(
 
 def test_a_failure_in_the_middle_of_a_document_stores_nothing_of_it(monkeypatch):
     calls = {"n": 0}
-    real_create = Command.objects.create
+    real_create = Command.objects.bulk_create
 
-    def failing_create(**kwargs):
+    def failing_create(objs, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == 2:  # the second runbook's commands
             raise RuntimeError("disk on fire")
-        return real_create(**kwargs)
+        return real_create(objs, **kwargs)
 
-    monkeypatch.setattr(Command.objects, "create", failing_create)
+    monkeypatch.setattr(Command.objects, "bulk_create", failing_create)
     doc = document(runbook("First"), runbook("Second"), severity_levels=[ImportedSeverity(
         name="SEV1", rank=0, description="All down", response_minutes=5, examples=[])])
     with pytest.raises(RuntimeError):
@@ -192,13 +192,13 @@ def test_severity_contacts_and_escalation_are_stored_once_and_updated():
     assert EscalationPolicy.objects.get(name="SEV1 escalation").tiers.count() == 2
 
 
-def test_a_severity_rank_already_taken_by_another_level_is_a_warning_not_a_crash():
+def test_a_level_at_a_rank_the_matrix_already_has_becomes_an_alias_of_it():
     SeverityLevel.objects.create(name="Critical", rank=0)
     result = store_document(document(severity_levels=[
         ImportedSeverity(name="P0", rank=0, description="", response_minutes=15, examples=[])]))
 
-    assert SeverityLevel.objects.get(name="P0").rank == 1
-    assert any("rank 0 is already held by Critical" in w for w in result.warnings)
+    assert list(SeverityLevel.objects.values_list("name", "aliases")) == [("Critical", ["P0"])]
+    assert result.severity_decisions == ["P0: an alias of Critical (same rank: level 1 of the scale)"]
 
 
 def test_text_longer_than_a_column_is_cut_rather_than_refused():
