@@ -109,9 +109,9 @@ def test_unreadable_files_are_reported_and_the_others_still_import(good, tmp_pat
 
     assert "logo.png: error: the file is binary" in err
     assert "empty.md: error: the file is empty" in err
-    assert "folder: error: is a directory" in err
+    assert "folder: error: no documents in this folder" in err
     assert "missing.md: error: no such file" in err
-    assert "4 of 5 file(s) failed" in message
+    assert "4 of 4 file(s) failed" in message
     assert "cache.md: stored: 1 created" in out
     assert Runbook.objects.count() == 1
 
@@ -157,3 +157,70 @@ def test_check_import_accepts_the_seed_import():
         input=out, capture_output=True, text=True, timeout=60,
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+TWO_ALERTS = """# Cache alerts
+
+## Cache Hit Rate Low
+
+1. Warm the cache: `./warm-cache --all`
+
+## Cache Evictions High
+
+1. Raise the memory limit: `./set-cache-limit 4g`
+"""
+
+
+@pytest.mark.django_db
+def test_split_chooses_the_reading_and_is_remembered_for_the_document(tmp_path):
+    doc = tmp_path / "cache.md"
+    doc.write_text(TWO_ALERTS)
+
+    run(doc, "--split=document")
+    assert list(Runbook.objects.values_list("title", flat=True)) == ["Cache alerts"]
+    assert SourceDocument.objects.get(name="cache.md").split == "document"
+
+    out, _ = run(doc)  # no --split: read as chosen last time
+    assert "split document" in out
+    assert Runbook.objects.filter(source__name="cache.md").count() == 1
+
+    run(doc, "--split=auto")
+    titles = set(Runbook.objects.filter(source__name="cache.md").values_list("title", flat=True))
+    assert {"Cache Hit Rate Low", "Cache Evictions High"} <= titles
+
+
+def test_an_unknown_split_is_refused_with_the_choices(tmp_path):
+    doc = tmp_path / "cache.md"
+    doc.write_text(TWO_ALERTS)
+
+    with pytest.raises(CommandError, match="invalid choice: 'h9'.*auto.*document.*h2.*h3"):
+        call_command("import_runbooks", str(doc), "--split=h9", stdout=StringIO(), stderr=StringIO())
+
+
+@pytest.mark.django_db
+def test_a_folder_imports_its_documents_recursively_each_in_its_own_transaction(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "b").mkdir()
+    (tmp_path / "a" / "one.md").write_text(GOOD)
+    (tmp_path / "a" / "b" / "two.markdown").write_text(GOOD.replace("Cache Hit Rate Low", "Queue Full"))
+    (tmp_path / "a" / "b" / "three.html.md").write_text(GOOD.replace("Cache Hit Rate Low", "Disk Slow"))
+    (tmp_path / "a" / "b" / "notes.txt").write_bytes(b"\x00\x01binary")
+    (tmp_path / "a" / "picture.png").write_bytes(b"\x89PNG\r\n")
+
+    out, err, message = run_failing(tmp_path / "a")
+
+    assert sorted(Runbook.objects.values_list("title", flat=True)) == ["Cache Hit Rate Low", "Disk Slow", "Queue Full"]
+    assert "notes.txt: error: the file is binary" in err and "picture.png" not in err + out
+    assert "1 of 4 file(s) failed" in message
+
+
+@pytest.mark.django_db
+def test_a_document_over_the_limits_is_refused_whole_with_the_limit_named(tmp_path, settings):
+    settings.IMPORT_MAX_STEPS = 3
+    doc = tmp_path / "big.md"
+    doc.write_text("# Big\n\n## Fix\n\n" + "".join(f"{n}. Run `echo {n}`\n" for n in range(1, 6)))
+
+    out, err, message = run_failing(doc)
+
+    assert "big.md holds 5 steps; one document may hold at most 3 (IMPORT_MAX_STEPS)" in err
+    assert not Runbook.objects.exists() and not SourceDocument.objects.exists()
