@@ -53,12 +53,14 @@ class SeverityLevel(models.Model):
 
     @classmethod
     def lookup(cls, text: str) -> SeverityLevel | None:
-        """Find a level by name or alias, case-insensitively."""
-        wanted = text.strip().lower()
+        """Find a level by name or alias, whatever the case, spaces or hyphens ('Sev 1' is 'SEV1')."""
+        from runbooks.severities import normal
+
+        wanted = normal(text or "")
         if not wanted:
             return None
         for level in cls.objects.all():
-            if level.name.lower() == wanted or wanted in (a.lower() for a in level.aliases):
+            if normal(level.name) == wanted or wanted in (normal(a) for a in level.aliases):
                 return level
         return None
 

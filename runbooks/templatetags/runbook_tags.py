@@ -27,3 +27,11 @@ def highlight_parameters(text: str) -> SafeString:
 @register.simple_tag
 def command_html(command) -> SafeString:
     return highlight_parameters(command.text)
+
+
+@register.filter
+def step_html(text) -> SafeString:
+    """A step's text as prose: inline code as <code>, cautions as cautions, all else escaped."""
+    from runbooks.steptext import step_html as render
+
+    return render(text)

@@ -6,7 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from runbooks.admin import IMPORT_SESSION_KEY, MAX_UPLOAD_BYTES
+from runbooks.admin_import import MAX_UPLOAD_BYTES
+from runbooks.importjobs import ImportJob
 from runbooks.models import Command, Runbook, RunbookVersion, SourceDocument, Step
 from tests.factories import make_runbook, make_severities
 
@@ -35,7 +36,12 @@ def admin_client(client, admin_user):
 
 
 def upload(*files, client):
-    return client.post(IMPORT_URL, {"files": list(files), "action": "preview"})
+    """Upload and follow to the preview page."""
+    return client.post(IMPORT_URL, {"files": list(files), "action": "preview"}, follow=True)
+
+
+def preview_url() -> str:
+    return reverse("admin:runbooks_runbook_import_preview", args=[ImportJob.objects.latest("created_at").pk])
 
 
 def md(name="queue.md", data=DOC):
@@ -151,23 +157,21 @@ def test_an_upload_shows_a_preview_and_stores_nothing(admin_client):
 
 def test_storing_after_the_preview_creates_the_runbooks(admin_client, admin_user):
     upload(md(), md("second.md", DOC.replace(b"Queue Backlog Growing", b"Consumer Lag High")), client=admin_client)
-    token = admin_client.session[IMPORT_SESSION_KEY]["token"]
 
-    response = admin_client.post(IMPORT_URL, {"action": "store", "token": token}, follow=True)
+    response = admin_client.post(preview_url(), {"action": "store"}, follow=True)
 
     assert response.redirect_chain[-1][0] == reverse("admin:runbooks_runbook_changelist")
     assert sorted(Runbook.objects.values_list("title", flat=True)) == ["Consumer Lag High", "Queue Backlog Growing"]
     assert RunbookVersion.objects.filter(created_by=admin_user).count() == 2
     assert b"Stored queue.md: 1 created" in response.content
-    assert IMPORT_SESSION_KEY not in admin_client.session
     assert Step.objects.filter(commands__text__contains="--replicas=6").count() == 2
 
 
-def test_storing_twice_with_the_same_token_stores_once(admin_client):
+def test_storing_twice_with_the_same_preview_stores_once(admin_client):
     upload(md(), client=admin_client)
-    token = admin_client.session[IMPORT_SESSION_KEY]["token"]
-    admin_client.post(IMPORT_URL, {"action": "store", "token": token})
-    response = admin_client.post(IMPORT_URL, {"action": "store", "token": token}, follow=True)
+    url = preview_url()
+    admin_client.post(url, {"action": "store"})
+    response = admin_client.post(url, {"action": "store"}, follow=True)
 
     assert b"expired or was already stored" in response.content
     assert Runbook.objects.count() == 1
@@ -175,7 +179,7 @@ def test_storing_twice_with_the_same_token_stores_once(admin_client):
 
 def test_a_second_preview_of_a_stored_document_shows_it_unchanged(admin_client):
     upload(md(), client=admin_client)
-    admin_client.post(IMPORT_URL, {"action": "store", "token": admin_client.session[IMPORT_SESSION_KEY]["token"]})
+    admin_client.post(preview_url(), {"action": "store"})
 
     page = upload(md(), client=admin_client)
     assert "Runbooks unchanged (1)" in page.content.decode()
@@ -192,7 +196,7 @@ def test_bad_uploads_are_refused_with_a_message(admin_client, file, message):
     assert page.status_code == 200
     assert message in page.content.decode()
     assert "These documents cannot be imported" in page.content.decode()
-    assert IMPORT_SESSION_KEY not in admin_client.session
+    assert not ImportJob.objects.exists()
     assert not Runbook.objects.exists()
 
 
