@@ -502,8 +502,10 @@ def _store_runbooks(doc, source: SourceDocument, result: StoreResult, by) -> Non
         wanted = _wanted_steps(imported)
         old = existing.steps.get(runbook.pk, [])
         if created or wanted != [_as_imported(s) for s in old]:
-            _replace_steps(runbook, wanted, old, result, title)
-        version = runbook.record_version(by=by, note=note)
+            written = _replace_steps(runbook, wanted, old, result, title)
+        else:
+            written = [(step, list(step.commands.all())) for step in old]
+        version = runbook.record_version(by=by, note=note, steps=written)
         if created:
             result.created.append(title)
         elif version is not None:
@@ -517,15 +519,20 @@ def _admin_chose_service(runbook: Runbook) -> bool:
     return runbook.version > 0 and current != runbook.imported_service
 
 
-def _replace_steps(runbook: Runbook, wanted: list[dict], old: list[Step], result: StoreResult, title: str) -> None:
-    """Write the steps afresh with bulk inserts, carrying over what admins decided on the old ones."""
+def _replace_steps(
+    runbook: Runbook, wanted: list[dict], old: list[Step], result: StoreResult, title: str
+) -> list[tuple[Step, list[Command]]]:
+    """Write the steps afresh with bulk inserts, carrying over what admins decided on the old ones; returns
+    the steps with their commands, as written."""
     by_text: dict[tuple, list[Step]] = {}
     for step in old:
         by_text.setdefault((step.heading, step.text), []).append(step)
         by_text.setdefault(("", step.text), []).append(step)
     old_commands: dict[str, Command] = {}
+    judged: dict[tuple[str, str], bool] = {}  # the same command written again is judged once
     for step in old:
         for command in step.commands.all():
+            judged[(command.text, command.language)] = command.destructive
             if command.destructive_override is not None or command.needs_approval:
                 old_commands.setdefault(command.text, command)
     steps: list[Step] = []
@@ -543,19 +550,27 @@ def _replace_steps(runbook: Runbook, wanted: list[dict], old: list[Step], result
     Step.objects.filter(runbook=runbook).delete()
     Step.objects.bulk_create(steps, batch_size=BATCH)
     commands: list[Command] = []
+    written: list[tuple[Step, list[Command]]] = []
     for step, values in zip(steps, wanted, strict=True):
+        mine: list[Command] = []
         for n, command in enumerate(values["commands"]):
             before = old_commands.get(command["text"])
-            commands.append(Command(
+            key = (command["text"], command["language"])
+            if key not in judged:
+                judged[key] = is_destructive(command["text"], command["language"])
+            mine.append(Command(
                 step=step, order=n, language=command["language"], text=command["text"],
                 parameters=find_parameters(command["text"]),
-                destructive=is_destructive(command["text"], command["language"]),
+                destructive=judged[key],
                 destructive_override=before.destructive_override if before else None,
                 needs_approval=before.needs_approval if before else False,
             ))
             if before is not None:
                 result.kept.append(f"{title}: the destructive/approval setting of '{command['text'][:60]}'")
+        commands.extend(mine)
+        written.append((step, mine))
     Command.objects.bulk_create(commands, batch_size=BATCH)
+    return written
 
 
 def _take(index: dict[tuple, list[Step]], key: tuple) -> Step | None:

@@ -57,8 +57,8 @@ def build_runbook(unit: Unit, tree: Tree, shape: Shape) -> ImportedRunbook:
 class _Reader:
     def __init__(self, writer: StepWriter, shape: Shape, unit: Unit):
         self.writer = writer
-        self.excluded = shape.excluded - ({id(unit.section)} if unit.section is not None else set())
-        self.excluded -= {id(s) for s in (*unit.before, *unit.after, *unit.own_sections)}
+        self.excluded = shape.excluded  # read-only: other units' sections
+        self.mine = {id(s) for s in (unit.section, *unit.before, *unit.after, *unit.own_sections) if s is not None}
         self.title_line = ""
 
     def section(
@@ -85,7 +85,7 @@ class _Reader:
         if not whole:
             return
         for child in section.children:
-            if id(child) in self.excluded:
+            if id(child) in self.excluded and id(child) not in self.mine:
                 continue
             self.section(child, None, phase=phase_of(child.title) or phase)
 

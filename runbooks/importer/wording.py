@@ -214,11 +214,13 @@ def _titled_verb(words: str) -> bool:
     return bool(first) and first[0].lower() in _VERBS and len(first) > 1 and first[1][:1].isupper()
 
 
+@lru_cache(maxsize=8192)
 def descriptive_title(raw: str) -> bool:
     """'Meaning', 'Impact', 'Purpose', 'What is the ETL process': sections that explain."""
     return bool(_DESCRIPTIVE.match(drop_numbering(strip_symbols(plain(raw)).strip().rstrip(":"))))
 
 
+@lru_cache(maxsize=8192)
 def named_checklist(raw: str) -> bool:
     """'Post-Incident Checklist', 'Initial response checklist': a checklist named for what it is for (a bare
     'Checklist' or 'Procedure' is a part of the document it stands in)."""
@@ -229,6 +231,7 @@ def named_checklist(raw: str) -> bool:
     return len(words) >= 2 and words[-1] in ("checklist", "runbook", "playbook", "procedure", "process", "sop")
 
 
+@lru_cache(maxsize=8192)
 def procedural_title(raw: str) -> bool:
     """A title that says it is a procedure: 'Escalation Process', 'Critical incidents - contact the on-call
     person', 'How to restore', 'Steps to rotate the token'."""

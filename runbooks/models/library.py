@@ -140,8 +140,13 @@ class Runbook(models.Model):
             slug, n = f"{base}-{n}", n + 1
         return slug
 
-    def snapshot(self) -> dict:
-        """Everything a version keeps: the runbook with its steps and commands, as plain JSON."""
+    def snapshot(self, steps: list[tuple[Step, list[Command]]] | None = None) -> dict:
+        """Everything a version keeps: the runbook with its steps and commands, as plain JSON.
+
+        `steps` (each step with its commands, in order) saves reading them again when the caller has just
+        written them (an import of thousands of steps)."""
+        if steps is None:
+            steps = [(step, list(step.commands.all())) for step in self.steps.prefetch_related("commands")]
         return {
             "title": self.title,
             "key": self.key,
@@ -165,27 +170,30 @@ class Runbook(models.Model):
                             "destructive": c.is_destructive,
                             "needs_approval": c.needs_approval,
                         }
-                        for c in step.commands.all()
+                        for c in commands
                     ],
                 }
-                for step in self.steps.prefetch_related("commands")
+                for step, commands in steps
             ],
         }
 
-    def refresh_search_text(self) -> None:
+    def refresh_search_text(self, steps: list[Step] | None = None) -> None:
         parts = [self.title, self.key or "", " ".join(self.alerts), " ".join(self.error_patterns), self.summary]
-        parts += [f"{s.heading} {s.text}" for s in self.steps.all()]
+        parts += [f"{s.heading} {s.text}" for s in (self.steps.all() if steps is None else steps)]
         self.search_text = "\n".join(p for p in parts if p)
         Runbook.objects.filter(pk=self.pk).update(search_text=self.search_text)
 
-    def record_version(self, *, by=None, note: str = "") -> RunbookVersion | None:
+    def record_version(
+        self, *, by=None, note: str = "", steps: list[tuple[Step, list[Command]]] | None = None
+    ) -> RunbookVersion | None:
         """Keep a version when the runbook (with its steps and commands) differs from the last one.
 
-        Call it inside the transaction that made the change, after steps and commands are saved.
+        Call it inside the transaction that made the change, after steps and commands are saved; `steps`
+        as for snapshot().
         """
         assert transaction.get_connection().in_atomic_block, "record_version belongs in the change's transaction"
-        self.refresh_search_text()
-        snap = self.snapshot()
+        self.refresh_search_text(None if steps is None else [step for step, _ in steps])
+        snap = self.snapshot(steps)
         last = self.versions.order_by("-number").first()
         if last is not None and last.snapshot == snap:
             return None

@@ -24,9 +24,13 @@ class Passage:
         return [s.strip() for s in _SENTENCE_END.split(" ".join(self.text.split())) if s.strip()]
 
 
-def passages(tree: Tree) -> Iterator[Passage]:
-    for section in tree.root.walk():
-        yield from _blocks(section.blocks, section, in_list=False)
+def passages(tree: Tree) -> list[Passage]:
+    """Every paragraph and list item of the tree, read once per document and shared by the recognisers."""
+    cached = getattr(tree, "_passages", None)
+    if cached is None:
+        cached = [p for section in tree.root.walk() for p in _blocks(section.blocks, section, in_list=False)]
+        tree._passages = cached
+    return cached
 
 
 def _blocks(blocks: list[Block], section: Section, *, in_list: bool) -> Iterator[Passage]:

@@ -76,6 +76,10 @@ _ANY = re.compile(
 class ProseContacts:
     def recognise(self, tree: Tree, found: Found) -> None:
         self.found = found
+        # what is known already, by kind: a big document names the same channel hundreds of times
+        self.known: dict[str, set[str]] = {"channel": set(), "handle": set(), "email": set(), "name": set()}
+        for contact in found.contacts:
+            self._remember(contact)
         for passage in passages(tree):
             raw = passage.text
             if not raw.strip() or not _ANY.search(raw):
@@ -131,24 +135,33 @@ class ProseContacts:
             return
         if words[:1].isupper() and words.split()[0] in ("If", "When", "The", "This", "Then", "For", "Once"):
             return
-        known = {(c.role or "").lower() for c in self.found.contacts}
-        known |= {(c.name or "").lower() for c in self.found.contacts}
-        if words.lower() in known:
+        if words.lower() in self.known["name"]:
             return
-        self.found.contacts.append(ImportedContact(role=words, via=_via(context, None)))
+        contact = ImportedContact(role=words, via=_via(context, None))
+        self.found.contacts.append(contact)
+        self._remember(contact)
 
     def add(self, *, name=None, role=None, email=None, handle=None, channel=None, via=None) -> None:
-        for contact in self.found.contacts:
-            if (
-                (channel and contact.channel and contact.channel.lower() == channel.lower() and not (email or handle))
-                or (handle and contact.handle and contact.handle.lower() == handle.lower())
-                or (email and contact.email and contact.email.lower() == email.lower())
-                or (name and not (email or handle or channel) and (contact.name or "").lower() == name.lower())
-            ):
-                return
-        self.found.contacts.append(
-            ImportedContact(name=name, role=role, email=email, handle=handle, channel=channel, via=via)
-        )
+        known = self.known
+        if (
+            (channel and channel.lower() in known["channel"] and not (email or handle))
+            or (handle and handle.lower() in known["handle"])
+            or (email and email.lower() in known["email"])
+            or (name and not (email or handle or channel) and name.lower() in known["name"])
+        ):
+            return
+        contact = ImportedContact(name=name, role=role, email=email, handle=handle, channel=channel, via=via)
+        self.found.contacts.append(contact)
+        self._remember(contact)
+
+    def _remember(self, contact: ImportedContact) -> None:
+        for kind in ("channel", "handle", "email"):
+            value = getattr(contact, kind)
+            if value:
+                self.known[kind].add(value.lower())
+        for value in (contact.name, contact.role):
+            if value:
+                self.known["name"].add(value.lower())
 
 
 def _near(text: str, match: re.Match) -> str:

@@ -68,27 +68,36 @@ _YOU_CAN = re.compile(r"\byou (?:can|should|must|may)\s+(.+)$", re.IGNORECASE)
 _THEY_WILL = re.compile(r"\b(?:they|you|the engineer|we) (?:will|should|must)\s*:?\s*$", re.IGNORECASE)
 
 
-_ANY = re.compile(r"\b(?:ack|acknowledge|respond|reply|answer|escalat|if|in the event|in case|up to)", re.I)
+# a deadline, an unanswered page or an escalation: what every rule here needs somewhere in its passage
+_ANY = re.compile(r"\b(?:ack|acknowledg|respond|reply|answer|escalat|up to|no response|no answer)", re.I)
+_CONDITION = re.compile(r"\b(?:if|in the event|in case|should)\b", re.I)
 
 
 class ProseEscalation:
     def recognise(self, tree: Tree, found: Found) -> None:
         self.found = found
+        self.seen = {(e.severity, e.within_minutes, e.action) for e in found.escalation}
+        sections: dict[int, bool] = {}
         for passage in passages(tree):
-            if not _ANY.search(passage.text):
-                continue  # no deadline, no condition, no escalation: most sentences
-            escalation_section = _escalation_section(passage)
+            key = id(passage.section)
+            if key not in sections:
+                sections[key] = _escalation_section(passage)
+            escalation_section = sections[key]
+            if not (_ANY.search(passage.text) or (escalation_section and _CONDITION.search(passage.text))):
+                continue  # no deadline, no escalation, no rule in an escalation section: most sentences
             for sentence in passage.sentences():
                 self.sentence(sentence, passage, escalation_section)
             self.time_box(passage)
 
     def add(self, severity, notify, within, action) -> None:
         action = " ".join(plain(action or "").split()).strip(" .") or None
-        row = ImportedEscalation(severity=severity, notify=notify, within_minutes=within, action=action)
-        for existing in self.found.escalation:
-            if (existing.severity, existing.within_minutes, existing.action) == (severity, within, row.action):
-                return
-        self.found.escalation.append(row)
+        key = (severity, within, action)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.found.escalation.append(
+            ImportedEscalation(severity=severity, notify=notify, within_minutes=within, action=action)
+        )
 
     def sentence(self, sentence: str, passage: Passage, escalation_section: bool) -> None:
         words = plain(sentence).strip()
