@@ -18,17 +18,16 @@
 from __future__ import annotations
 
 import re
-from itertools import islice
 
+from runbooks.importer import readings
 from runbooks.importer.blocks import CodeReading, read_code
 from runbooks.importer.commands import split_commands
 from runbooks.importer.fields import MAX_STEP_TEXT, Fields
-from runbooks.importer.inline import collapse, plain, safe_text, split_label, strip_symbols, whole_bold
+from runbooks.importer.inline import plain, split_label, whole_bold
 from runbooks.importer.sections import Block, Code, ListBlock, ListItem, Paragraph, Quote, Table
 from runbooks.importer.shortcodes import shortcode_command
 from runbooks.importer.types import ImportedCommand, ImportedStep
 from runbooks.importer.vocabulary import drop_numbering, drop_step_number, is_descriptive, metadata_kind, phase_of
-from runbooks.importer.wording import is_instruction
 
 _ASIDE = re.compile(
     r"^(?:note|nb|n\.b\.|warning|caution|tip|hint|danger|heads up|attention|remember|ps|p\.s\.)$", re.I
@@ -40,11 +39,7 @@ _ILLUSTRATES = re.compile(
     r"|looks? (?:something )?like|like this|sample)\b",
     re.IGNORECASE,
 )
-_PSEUDO_ITEM = re.compile(r"^(?:[a-z]|[ivx]{1,4}|\d{1,2})[.)][ \t]+(?=\S)|^[-*•][ \t]+(?=\S)")
-_LINK_ONLY = re.compile(r"^\s*(?:!?\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])?|<?https?://\S+>?|`[^`]+`)\s*[.,;]?\s*$")
-_LINK_LABEL = re.compile(r"!?\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])?")
 _STEP_HEADER = re.compile(r"\b(?:step|action|command|what to do|task|check|how)\b", re.I)
-_FOLD_ENDINGS = ("including:", "such as:", "with:", "following:", "include:", "includes:", "like:", "e.g.:")
 _CHATTER = re.compile(r"^(?:great|awesome|nice|done|perfect|good|ok|okay|cool)\b[!. ]", re.I)
 
 
@@ -79,7 +74,7 @@ class StepWriter:
         checkbox: bool = False,
         caution: bool = False,
     ) -> ImportedStep | None:
-        text = drop_step_number(_clean(text))
+        text = drop_step_number(readings.clean(text))
         if text.endswith(":") and not text.endswith("::"):
             text = text[:-1].rstrip()  # 'Fetch the details of the cluster:' introduces what follows
         if not text and not commands:
@@ -111,7 +106,7 @@ class StepWriter:
                 step.commands.append(command)
 
     def caution(self, text: str, title: str | None, heading: str | None, phase: str | None) -> None:
-        words = _clean(text)
+        words = readings.clean(text)
         if not words:
             return
         step = self.current
@@ -134,7 +129,7 @@ class StepWriter:
             if block.claimed:
                 continue
             if isinstance(block, Paragraph):
-                owned = _owned(blocks, i)
+                owned = readings.owned(blocks, i)
                 nxt = blocks[i + len(owned)] if i + len(owned) < len(blocks) else None
                 heading, phase, took = self.paragraph(block, owned, nxt, heading, phase)
                 i += took
@@ -172,7 +167,7 @@ class StepWriter:
         if not illustrative:
             return list(reading.commands)
         given = [c.text for s in self.steps for c in s.commands]
-        return [c for c in reading.commands if not any(_repeats(c.text, g) for g in given)]
+        return [c for c in reading.commands if not any(readings.repeats(c.text, g) for g in given)]
 
     # --- paragraphs -----------------------------------------------------------------------------------
 
@@ -204,13 +199,13 @@ class StepWriter:
                 continue
             words = chunk.text
             if last and isinstance(nxt, ListBlock) and not owned:
-                folded = _fold(words, nxt)
+                folded = readings.fold(words, nxt)
                 if folded is not None:
                     split = split_commands(folded)
                     self.add(split.text, heading=heading, phase=phase, commands=split.commands)
                     return heading, phase, took + 1
                 label = plain(words).rstrip(":").strip()
-                if _introduces(words) and len(label.split()) <= 12:
+                if readings.introduces(words) and len(label.split()) <= 12:
                     # 'To disable enforcement:' heads the list under it, and only that list
                     sub = heading if _CHATTER.match(label) else label
                     sub_phase = phase_of(label) or phase
@@ -251,7 +246,7 @@ class StepWriter:
                 chunks.append(_Chunk("\n".join(pending)))
                 pending.clear()
 
-        lines = _definitions([raw.strip() for raw in text.split("\n")])
+        lines = readings.definitions([raw.strip() for raw in text.split("\n")])
         for n, line in enumerate(lines):
             if not line:
                 continue
@@ -295,11 +290,11 @@ class StepWriter:
                 heading = plain(bold).rstrip(":").strip()
                 phase = phase_of(heading) or phase
                 continue
-            if _PSEUDO_ITEM.match(line) and (pending or chunks):
+            if readings.PSEUDO_ITEM.match(line) and (pending or chunks):
                 flush()
-                line = _PSEUDO_ITEM.sub("", line, count=1)
+                line = readings.PSEUDO_ITEM.sub("", line, count=1)
             elif re.match(r"^[a-z][.)][ \t]", line):
-                line = _PSEUDO_ITEM.sub("", line, count=1)
+                line = readings.PSEUDO_ITEM.sub("", line, count=1)
             pending.append(line)
         flush()
         return chunks, heading, phase
@@ -312,7 +307,7 @@ class StepWriter:
         first = blocks[0] if blocks and isinstance(blocks[0], Paragraph) and blocks[0] is item.blocks[0] else None
         rest = blocks[1:] if first else blocks
         text = first.text.strip() if first else ""
-        text, trailing = _split_trailing_labels(text)
+        text, trailing = readings.split_trailing_labels(text)
         next_heading, next_phase = heading, phase
         if trailing is not None:  # '- last step\n**Mitigation**:' - a label line swallowed by the item above it
             next_heading, next_phase = trailing, phase_of(trailing) or phase
@@ -342,10 +337,10 @@ class StepWriter:
             self.caution(label.rest, None, heading, phase)
             self._item_rest(rest, heading, phase)
             return next_heading, next_phase
-        pieces = _pseudo_items(text)
+        pieces = readings.pseudo_items(text)
         for n, piece in enumerate(pieces):
             last = n == len(pieces) - 1
-            owned = _owned(rest, 0) if last else []
+            owned = readings.owned(rest, 0) if last else []
             split = split_commands(piece)
             commands = list(split.commands)
             for block in owned:
@@ -354,7 +349,7 @@ class StepWriter:
             if bold is not None and words == piece.strip():
                 words = plain(bold)  # '- **Restart the indexer**': the words, not the emphasis
             if last and not owned and rest and isinstance(rest[0], ListBlock):
-                folded = _fold(words, rest[0])
+                folded = readings.fold(words, rest[0])
                 if folded is not None:
                     words, rest = folded, rest[1:]
             own_phase = phase_of(words) if bold is not None else None
@@ -375,9 +370,9 @@ class StepWriter:
             i += 1
             if isinstance(block, Paragraph):
                 text = block.text.strip()
-                if _LINK_ONLY.match(plain(text)) and self.current is not None and not _ILLUSTRATES.search(text):
+                if readings.LINK_ONLY.match(plain(text)) and self.current is not None and not _ILLUSTRATES.search(text):
                     continue  # a bare link under the item: something to look at, not a step
-                owned = _owned(rest, i)
+                owned = readings.owned(rest, i)
                 nxt = rest[i + len(owned)] if i + len(owned) < len(rest) else None
                 _, _, took = self.paragraph(block, owned, nxt, heading, phase)
                 i += took
@@ -385,7 +380,7 @@ class StepWriter:
                 self.attach(self.code(block, None, illustrative=self.example_heading), heading, phase)
             elif isinstance(block, ListBlock):
                 for item in block.items:
-                    if _LINK_ONLY.match(plain(item.text)) and not item.checkbox and len(item.blocks) <= 1:
+                    if readings.LINK_ONLY.match(plain(item.text)) and not item.checkbox and len(item.blocks) <= 1:
                         self._fold_into_current(item.text)
                         continue
                     self.item(item, heading, phase)
@@ -397,7 +392,7 @@ class StepWriter:
     def _fold_into_current(self, text: str) -> None:
         if self.current is None:
             return
-        label = _label_text(text)
+        label = readings.label_text(text)
         if label and label not in self.current.text and len(self.current.text) < MAX_STEP_TEXT:
             joiner = " " if self.current.text.endswith(":") else ": " if ":" not in self.current.text[-40:] else ", "
             self.current.text = f"{self.current.text}{joiner}{label}".strip(": ")
@@ -423,7 +418,7 @@ class StepWriter:
                     rest_text = "\n".join(lines[1:])
                     body = [Paragraph(text=rest_text, line=first.line, quoted=True)] if rest_text.strip() else []
                     body += blocks[1:]
-                if _instructs(body):
+                if readings.instructs(body):
                     self.blocks(body, summary or heading, phase_of(summary) or phase)
                 return
             self._caution_blocks(body, title or None, heading, phase, standalone=bool(title))
@@ -434,7 +429,7 @@ class StepWriter:
             if (label is not None and _ASIDE.match(label.label)) or text.startswith(("**", "__")):
                 self._caution_blocks(blocks, None, heading, phase)
                 return
-        if _instructs(blocks):
+        if readings.instructs(blocks):
             self.blocks(blocks, heading, phase)
 
     def _caution_blocks(
@@ -460,7 +455,7 @@ class StepWriter:
             return
         step = self.current
         if self._in_section(step) and not step.caution and not commands and not standalone:
-            words = _clean(text)
+            words = readings.clean(text)
             if words and words not in step.cautions:
                 step.cautions.append(words)
             return
@@ -503,166 +498,3 @@ class _Chunk:
     def __init__(self, text: str, kind: str = "text"):
         self.text = text
         self.kind = kind
-
-
-_ATTRIBUTES = re.compile(r"\{:[^{}\n]{0,200}\}")
-
-
-def _definitions(lines: list[str]) -> list[str]:
-    """A definition list ('Owner' over ': payments-team') read as 'Owner: payments-team' label lines."""
-    if not any(line.startswith(": ") for line in lines[1:]):
-        return lines
-    out: list[str] = []
-    for line in lines:
-        if line.startswith(": ") and out and out[-1] and ":" not in out[-1]:
-            out[-1] = f"{out[-1]}: {line[2:].strip()}"
-        else:
-            out.append(line)
-    return out
-
-
-def _clean(text: str) -> str:
-    if "{:" in text:
-        text = _ATTRIBUTES.sub("", text)  # kramdown attribute lists: '[link](x){:target="_blank"}'
-    text = safe_text(collapse(_strip_empty_tags(text))[: MAX_STEP_TEXT * 2])
-    if len(text) > MAX_STEP_TEXT:
-        text = text[:MAX_STEP_TEXT].rstrip() + " …"
-    return text
-
-
-_EMPTY_TAG_PAIR = re.compile(r"<([a-z][a-z0-9-]{0,20})\s*>\s*</\1\s*>", re.IGNORECASE)
-
-
-def _strip_empty_tags(text: str) -> str:
-    """'incident.<unlink></unlink>io' (a trick against auto-linking) reads 'incident.io'."""
-    return _EMPTY_TAG_PAIR.sub("", text) if "</" in text else text
-
-
-def _owned(blocks: list[Block], start: int) -> list[Block]:
-    """The code blocks (and command-only lines, ERB helpers) right after position `start`."""
-    owned: list[Block] = []
-    for block in islice(blocks, start, None):
-        if block.claimed:
-            break
-        if isinstance(block, Code) or isinstance(block, Paragraph) and _command_only(block.text):
-            owned.append(block)
-        else:
-            break
-    return owned
-
-
-def _command_only(text: str) -> bool:
-    text = text.strip()
-    if "\n" in text or not text:
-        return False
-    if shortcode_command(text) is not None:
-        return True
-    split = split_commands(text)
-    return bool(split.commands) and not split.text
-
-
-def _introduces(text: str) -> bool:
-    """'To disable enforcement:' or 'Backup and replace the token' right over a list: a sub-heading."""
-    words = plain(text).strip()
-    if words.endswith(":"):
-        return True
-    return len(words.split()) <= 12 and not words.endswith((".", "!", "?", ")"))
-
-
-def _fold(parent: str, block: ListBlock) -> str | None:
-    """The parent text with the list's items folded in, when they are links, URLs or short nouns."""
-    items = block.items
-    if not items or any(item.checkbox or len(item.blocks) > 1 for item in items):
-        return None
-    texts = [item.text.strip() for item in items]
-    if not all(texts):
-        return None
-    refs = all(_LINK_ONLY.match(t) for t in texts)
-    lowered = plain(parent).strip().lower()
-    nouns = (
-        (is_instruction(parent) or lowered.endswith(_FOLD_ENDINGS))
-        and all(len(plain(t).split()) <= 12 and not is_instruction(t) and ". " not in plain(t) for t in texts)
-        and not any(split_commands(t).commands for t in texts)
-    )
-    if not (refs or nouns):
-        return None
-    labels = [_label_text(t) for t in texts]
-    joiner = "; " if any("," in label for label in labels) else ", "
-    head = parent.rstrip()
-    return f"{head}{'' if head.endswith(':') else ':'} {joiner.join(labels)}"
-
-
-def _label_text(text: str) -> str:
-    """A link's label (code marks kept), or the text itself."""
-    words = _LINK_LABEL.sub(lambda m: m.group(1), text.strip()).strip().strip(".,;")
-    return words.strip("<>")
-
-
-def _pseudo_items(text: str) -> list[str]:
-    """'Following the steps.\\na. First, patch\\nb. then...' -> three texts; other texts are one."""
-    if not text:
-        return []
-    lines = text.split("\n")
-    if len(lines) == 1 or not any(_PSEUDO_ITEM.match(line.strip()) for line in lines[1:]):
-        return [text]
-    out: list[list[str]] = [[]]
-    for line in lines:
-        stripped = line.strip()
-        if _PSEUDO_ITEM.match(stripped) and out[-1]:
-            out.append([_PSEUDO_ITEM.sub("", stripped, count=1)])
-        else:
-            out[-1].append(stripped)
-    return ["\n".join(part) for part in out if part]
-
-
-def _split_trailing_labels(text: str) -> tuple[str, str | None]:
-    """'Check logs\\n**Mitigation**:' -> ('Check logs', 'Mitigation'): a label line after an item's text
-    belongs to the items below it (Markdown joins it to the item as a lazy continuation line)."""
-    if "\n" not in text:
-        return text, None
-    lines = text.split("\n")
-    for n in range(1, len(lines)):
-        line = lines[n].strip()
-        label = split_label(line, plain_labels=False)
-        bold = whole_bold(line)
-        if (label is not None and label.bold and not label.rest) or (
-            bold and not bold.endswith((".", "!", "?")) and len(bold.split()) <= 8
-        ):
-            words = label.label if label is not None else plain(bold).rstrip(":").strip()
-            return "\n".join(lines[:n]), words
-    return text, None
-
-
-def _instructs(blocks: list[Block]) -> bool:
-    """Does a quote or <details> block hold something to do (an instruction or a command)?"""
-    for block in blocks:
-        if isinstance(block, Code) and read_code(block.text, block.language).commands:
-            return True
-        if isinstance(block, Paragraph) and (is_instruction(block.text) or split_commands(block.text).commands):
-            return True
-        if isinstance(block, ListBlock) and any(
-            is_instruction(item.text) or item.checkbox or split_commands(item.text).commands
-            or any(isinstance(b, Code) for b in item.blocks)
-            for item in block.items
-        ):
-            return True
-    return False
-
-
-_PLACEHOLDER = re.compile(r"<[^<>\n]{1,80}>|\{[^{}\n]{1,80}\}|\[[^\[\]\n]{1,80}\]|\bX{3,}\b")
-
-
-def _repeats(command: str, given: str) -> bool:
-    """Is `command` the `given` one again, its placeholders filled in ('USE <db>;' -> 'USE shop;')?"""
-    if command == given:
-        return True
-    if not _PLACEHOLDER.search(given) or len(given) > 2000:
-        return False
-    parts = _PLACEHOLDER.split(given)
-    pattern = ".+?".join(re.escape(p) for p in parts)
-    return re.fullmatch(pattern, command, re.DOTALL) is not None
-
-
-def words_of(text: str) -> str:
-    """Plain words of a heading, for step headings."""
-    return strip_symbols(plain(text)).rstrip(":").strip()

@@ -208,3 +208,24 @@ def test_admin_decisions_survive_storing_the_document_again(admin_client):
     assert Command.objects.get(text__startswith="redis-cli --scan").destructive_override is False
     assert Step.objects.get(text__startswith="Warm the cache").phase == "mitigation"
     assert "0 created, 0 updated, 2 unchanged" in page  # nothing the document says has changed
+
+
+def test_an_unknown_import_is_not_found_rather_than_an_error(admin_client):
+    import uuid
+
+    missing = uuid.uuid4()
+    progress = admin_client.get(reverse("admin:runbooks_runbook_import_progress", args=[missing]))
+    preview = admin_client.get(reverse("admin:runbooks_runbook_import_preview", args=[missing]), follow=True)
+
+    assert progress.status_code == 404
+    assert "expired or was already stored" in preview.content.decode()
+
+
+def test_the_import_pages_need_a_user_who_may_add_and_change_runbooks(client, viewer):
+    client.force_login(viewer)
+
+    response = client.get(IMPORT_URL)
+    posted = client.post(IMPORT_URL, {"files": [SimpleUploadedFile("x.md", TWO)], "action": "preview"})
+
+    assert response.status_code == 302 and response.url.startswith(reverse("admin:login"))
+    assert posted.status_code == 302 and not ImportJob.objects.exists()
