@@ -5,11 +5,11 @@ from __future__ import annotations
 from runbooks.importer.fields import Fields
 from runbooks.importer.inline import plain, split_label
 from runbooks.importer.recognisers.titles import read_title
-from runbooks.importer.sections import Paragraph, Section, Tree
+from runbooks.importer.sections import ListBlock, Paragraph, Section, Tree
 from runbooks.importer.shape import Shape, Unit
 from runbooks.importer.steps import StepWriter
 from runbooks.importer.types import ImportedRunbook
-from runbooks.importer.vocabulary import clean_heading, metadata_kind, phase_of, severity_cell
+from runbooks.importer.vocabulary import clean_heading, is_metadata_heading, metadata_kind, phase_of, severity_cell
 from runbooks.importer.wording import TitleClass, title_class
 
 
@@ -74,6 +74,9 @@ class _Reader:
         writer.example_heading = cls == TitleClass.NEUTRAL
         if not section.blocks and not section.children:
             _heading_fact(section.title, writer.fields)
+        if section.level and is_metadata_heading(section.title):
+            _metadata(section, writer.fields)  # '### Alert' over Name / Severity / Threshold lines: facts
+            return
         blocks = section.blocks
         if section.level == 0 and blocks and self.title_line:
             first = blocks[0]
@@ -109,6 +112,17 @@ def _summary(writer: StepWriter) -> None:
             return
 
 
+def _metadata(section: Section, fields: Fields) -> None:
+    lines = [line for b in section.blocks if isinstance(b, Paragraph) for line in b.text.split("\n")]
+    lines += [item.text for b in section.blocks if isinstance(b, ListBlock) for item in b.items]
+    for line in lines:
+        label = split_label(line.strip())
+        if label is not None:
+            kind = metadata_kind(label.label, in_alert_section=True)
+            if kind and kind != "ignore":
+                fields.record(kind, label.rest)
+
+
 def _heading_fact(title: str, fields: Fields) -> bool:
     """An empty heading that states a fact: 'Severity: High', 'Critical - revenue impact!'."""
     label = split_label(title)
@@ -123,6 +137,3 @@ def _heading_fact(title: str, fields: Fields) -> bool:
         return True
     return False
 
-
-def first_paragraph(section: Section) -> Paragraph | None:
-    return next((b for b in section.blocks if isinstance(b, Paragraph) and not b.claimed), None)

@@ -10,7 +10,7 @@ from itertools import islice
 from runbooks.importer.blocks import read_code
 from runbooks.importer.commands import split_commands
 from runbooks.importer.fields import MAX_STEP_TEXT
-from runbooks.importer.inline import collapse, plain, safe_text, split_label, strip_symbols, whole_bold
+from runbooks.importer.inline import collapse, plain, safe_text, split_label, whole_bold
 from runbooks.importer.sections import Block, Code, ListBlock, Paragraph
 from runbooks.importer.shortcodes import shortcode_command
 from runbooks.importer.wording import is_instruction
@@ -178,7 +178,3 @@ def repeats(command: str, given: str) -> bool:
     pattern = ".+?".join(re.escape(p) for p in parts)
     return re.fullmatch(pattern, command, re.DOTALL) is not None
 
-
-def words_of(text: str) -> str:
-    """Plain words of a heading, for step headings."""
-    return strip_symbols(plain(text)).rstrip(":").strip()

@@ -31,10 +31,3 @@ def shortcode_command(text: str) -> ImportedCommand | None:
     tasks = [a for a in args if _RAKE_TASK.match(a)]
     return ImportedCommand("rake", tasks[-1]) if tasks else None
 
-
-def is_template_tag(text: str) -> bool:
-    """A paragraph that is only a template tag (ERB, Hugo, Liquid): nothing to import."""
-    stripped = text.strip()
-    return bool(
-        re.fullmatch(r"<%.*?%>|\{\{[<%].*?[>%]\}\}|\{%.*?%\}", stripped, re.DOTALL)
-    )

@@ -111,19 +111,17 @@ def phase_of(words: str | None) -> str | None:
     return None
 
 
-@lru_cache(maxsize=8192)
-def is_phase_heading(words: str) -> bool:
-    """Does the heading name a part of a runbook (Detection, Mitigation, Meaning, Alert...), not a problem?"""
-    text = drop_numbering(clean_heading(words))
-    return bool(phase_of(text) or _DESCRIPTIVE.match(text) or _METADATA_HEADING.match(text))
+
+
+def is_metadata_heading(words: str | None) -> bool:
+    """'### Alert', '### Metadata': a section of Name / Severity / Threshold lines, not steps."""
+    return bool(words and _METADATA_HEADING.match(drop_numbering(clean_heading(words))))
 
 
 def is_descriptive(words: str | None) -> bool:
     return bool(words and _DESCRIPTIVE.match(drop_numbering(clean_heading(words))))
 
 
-def is_metadata_heading(words: str | None) -> bool:
-    return bool(words and _METADATA_HEADING.match(drop_numbering(clean_heading(words))))
 
 
 # --- severities --------------------------------------------------------------------------------------

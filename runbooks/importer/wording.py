@@ -154,7 +154,11 @@ _PREFIXED = re.compile(
     r"(?:\s*#?\d+)?\s*[:–—-]\s+\S",
     re.IGNORECASE,
 )
-_ALERT_NAME = re.compile(r"^`?[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*){1,}\*?`?$|^`?[a-z]+(?:_[a-z0-9]+){2,}`?$")
+# 'KubePodCrashLooping', 'etcdHighFsyncDurations', 'MCDPivotError', 'High5xxRate', 'pg_txid_xmin_age'
+_ALERT_NAME = re.compile(
+    r"^`?(?=[A-Za-z0-9]*[a-z])(?:[A-Z]+|[a-z]+)?(?:[A-Z][a-z0-9]+){2,}[A-Za-z0-9]*\*?`?$"
+    r"|^`?[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*){1,}\*?`?$|^`?[a-z]+(?:_[a-z0-9]+){2,}`?$"
+)
 _ALERTS_SUFFIX = re.compile(r"\S\s+alerts?$", re.IGNORECASE)
 _ALERT_GROUP = re.compile(
     r"^(?:pagerduty|slack|opsgenie|email|page|paging|ticket|critical|warning|info|high|low|medium"
