@@ -122,7 +122,6 @@ class StepWriter:
     def blocks(self, blocks: list[Block], heading: str | None, phase: str | None) -> tuple[str | None, str | None]:
         """Read a section's (or a quote's) blocks; returns the heading and phase for what follows."""
         i = 0
-        after_list = False
         while i < len(blocks):
             block = blocks[i]
             i += 1
@@ -133,22 +132,17 @@ class StepWriter:
                 nxt = blocks[i + len(owned)] if i + len(owned) < len(blocks) else None
                 heading, phase, took = self.paragraph(block, owned, nxt, heading, phase)
                 i += took
-                after_list = False
             elif isinstance(block, Code):
+                # code under no sentence: the step above it in this section runs it (the list item just
+                # read, for a block right after a list), or it is a step of its own under its heading
                 self.attach(self.code(block, None, illustrative=self.example_heading), heading, phase)
             elif isinstance(block, ListBlock):
-                before = len(self.steps)
                 for item in block.items:
                     heading, phase = self.item(item, heading, phase)
-                after_list = len(self.steps) > before
-                continue
             elif isinstance(block, Quote):
                 self.quote(block, heading, phase)
             elif isinstance(block, Table):
                 self.table(block, heading, phase)
-            if not isinstance(block, Code):
-                after_list = False
-        del after_list
         return heading, phase
 
     def code(self, block: Code, intro: str | None, *, illustrative: bool = False) -> list[ImportedCommand]:
