@@ -28,8 +28,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from runbooks.importjobs import ImportFile, ImportJob
-from runbooks.models import SourceDocument
+from runbooks.models import ImportFile, ImportJob, SourceDocument
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from runbooks.models import (
     Step,
     find_by_names,
 )
-from runbooks.severities import reconcile
+from runbooks.severity_aliases import reconcile
 
 BATCH = 2000
 
@@ -190,7 +190,7 @@ def _store_source(doc, result: StoreResult, source_bytes: bytes | None) -> Sourc
 
 
 def _store_severity_levels(doc, result: StoreResult) -> None:
-    """One matrix per organisation: another document's scale becomes aliases (runbooks.severities)."""
+    """One matrix per organisation: another document's scale becomes aliases (runbooks.severity_aliases)."""
     levels = [level for level in getattr(doc, "severity_levels", None) or [] if _fit(SeverityLevel, "name", level.name)]
     if not levels:
         return

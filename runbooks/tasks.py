@@ -12,7 +12,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from runbooks.importjobs import ImportJob
+from runbooks.models import ImportJob
 
 log = logging.getLogger(__name__)
 

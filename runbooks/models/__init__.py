@@ -4,10 +4,8 @@
 - people: contacts (people, teams, chat channels) and services
 - oncall: rotations with their members and overrides
 - escalation: escalation policies and their tiers
-- runbooks.importjobs: uploads waiting for an admin's decision and background imports
+- imports: uploads waiting for an admin's decision, and imports running in the background
 """
-
-from runbooks.importjobs import ImportFile, ImportJob
 
 from .escalation import (
     EscalationPolicy,
@@ -18,6 +16,7 @@ from .escalation import (
     policy_problems,
     tier_spec,
 )
+from .imports import ImportFile, ImportJob
 from .library import Command, Phase, Runbook, RunbookVersion, SeverityLevel, SourceDocument, Step
 from .oncall import Rotation, RotationMember, RotationOverride, Shift
 from .people import CHAT, EMAIL, Channel, Contact, ContactQuerySet, Person, Route, Service, Team

@@ -54,7 +54,7 @@ class SeverityLevel(models.Model):
     @classmethod
     def lookup(cls, text: str) -> SeverityLevel | None:
         """Find a level by name or alias, whatever the case, spaces or hyphens ('Sev 1' is 'SEV1')."""
-        from runbooks.severities import normal
+        from runbooks.severity_aliases import normal
 
         wanted = normal(text or "")
         if not wanted:

@@ -7,8 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from runbooks.admin_import import MAX_UPLOAD_BYTES
-from runbooks.importjobs import ImportJob
-from runbooks.models import Command, Runbook, RunbookVersion, SourceDocument, Step
+from runbooks.models import Command, ImportJob, Runbook, RunbookVersion, SourceDocument, Step
 from tests.factories import make_runbook, make_severities
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from runbooks.importjobs import ImportFile, ImportJob
-from runbooks.models import Command, Runbook, SourceDocument, Step
+from runbooks.models import Command, ImportFile, ImportJob, Runbook, SourceDocument, Step
 from runbooks.tasks import enqueue_import, run_import
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from runbooks.importer.types import ImportedSeverity
 from runbooks.models import Command, Runbook, RunbookVersion, Service, SeverityLevel, Step
-from runbooks.severities import reconcile
+from runbooks.severity_aliases import reconcile
 from runbooks.store import ImportLimitError, check_limits, preview_document, store_document
 from tests.runbooks.test_store import document, runbook, step
 
