@@ -268,7 +268,8 @@ def _contact_kind(imported, name: str) -> str:
 
 def _contact_identity(imported) -> tuple[str, str]:
     """(name, role) a contact is stored under: a channel known by its purpose is named by the channel itself,
-    a contact known only by its role ("Security Team") by that role."""
+    a contact known only by its role ("Security Team") by that role, one known only by how to reach it (an
+    @handle or an address read from prose) by that."""
     name = (imported.name or "").strip()
     role = (imported.role or "").strip()
     channel = (getattr(imported, "channel", None) or "").strip()
@@ -277,7 +278,9 @@ def _contact_identity(imported) -> tuple[str, str]:
     if channel and not (getattr(imported, "email", None) or getattr(imported, "phone", None)
                         or getattr(imported, "handle", None)):
         return channel, role
-    return role, ""
+    if role:
+        return role, ""
+    return (getattr(imported, "handle", None) or getattr(imported, "email", None) or channel or "").strip(), ""
 
 
 def _store_contacts(doc, result: StoreResult) -> None:

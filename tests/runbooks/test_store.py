@@ -244,3 +244,14 @@ def test_a_contact_known_only_by_its_role_is_stored_under_that_role():
     assert result.contacts == 1
     contact = Contact.objects.get()
     assert (contact.name, contact.kind, contact.email) == ("Security Team", "team", "sec@example.com")
+
+
+def test_a_contact_known_only_by_a_handle_or_an_address_is_stored_under_it():
+    result = store_document(document(contacts=[
+        ImportedContact(name=None, role=None, handle="@storage-team", via="Slack"),
+        ImportedContact(name=None, role=None, email="oncall@example.com", via="email"),
+    ]))
+
+    assert result.contacts == 2
+    assert sorted(Contact.objects.values_list("name", "handle", "email")) == [
+        ("@storage-team", "@storage-team", ""), ("oncall@example.com", "", "oncall@example.com")]
