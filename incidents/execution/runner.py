@@ -30,9 +30,9 @@ import psutil
 from runbooks import languages
 
 from .policy import (
-    _BASH_BUILTINS,
-    _PROTECTED_PREFIXES,
-    _PROTECTED_VARIABLES,
+    BASH_BUILTINS,
+    PROTECTED_PREFIXES,
+    PROTECTED_VARIABLES,
     CommandRefused,
     check_allowed,
     programs_in,
@@ -153,7 +153,7 @@ def run(
         raise CommandRefused("this target has no SQL database configured.")
     check_allowed(script, allowed_programs, lang, target_name=target_name)
     for name in env:
-        if name in _PROTECTED_VARIABLES or name.startswith(_PROTECTED_PREFIXES):
+        if name in PROTECTED_VARIABLES or name.startswith(PROTECTED_PREFIXES):
             raise CommandRefused(f"target '{target_name}' sets {name} in its environment; the console "
                                  f"decides {name} itself, so that the allow-list means what it says.")
     host = socket.gethostname()
@@ -196,7 +196,7 @@ def run(
 
 def _missing_program(programs: list[str], host: str) -> str | None:
     for program in programs:
-        if program in _BASH_BUILTINS:
+        if program in BASH_BUILTINS:
             continue
         if "/" in program:
             found = os.path.isfile(program) and os.access(program, os.X_OK)
