@@ -7,6 +7,7 @@ production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and D
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -60,9 +61,18 @@ def env_secret(name: str, default: str = "") -> str:
 
 TESTING = "pytest" in sys.modules
 DEBUG = env_bool("DEBUG", False)
+# What this process is for: "web" (the default: pages, workers and beat) or "commands-worker", a Celery worker
+# on the commands queue that signs nothing and serves no page, so it is given no SECRET_KEY (or SMTP password).
+CONSOLE_ROLE = env_str("CONSOLE_ROLE", "web")
+if CONSOLE_ROLE not in {"web", "commands-worker"}:
+    raise ImproperlyConfigured(f"CONSOLE_ROLE={CONSOLE_ROLE!r} must be web or commands-worker")
 
 _DEV_SECRET_KEY = "insecure-dev-key-only-for-debug-and-tests"  # noqa: S105 - refused below when DEBUG is off
 SECRET_KEY = env_secret("SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG or TESTING else "")
+if CONSOLE_ROLE == "commands-worker" and not SECRET_KEY:
+    import secrets as _secrets
+
+    SECRET_KEY = _secrets.token_urlsafe(50)  # never shared: nothing this process makes is checked elsewhere
 if not SECRET_KEY or (SECRET_KEY == _DEV_SECRET_KEY and not (DEBUG or TESTING)):
     raise ImproperlyConfigured(
         "SECRET_KEY is not set: with DEBUG off the console refuses to start on a default secret key "
@@ -217,8 +227,18 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
-# Served over HTTPS (a proxy that sets X-Forwarded-Proto), cookies are secure and HTTP-only.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Served over HTTPS (a proxy that sets X-Forwarded-Proto), cookies are secure and HTTP-only. Whether a request
+# came over HTTPS is gunicorn's answer (wsgi.url_scheme), which believes X-Forwarded-Proto only from the
+# addresses in --forwarded-allow-ips (TRUSTED_PROXIES): Django's SECURE_PROXY_SSL_HEADER would believe it from
+# anyone, so it is not set.
+# TRUSTED_PROXIES: the proxies in front of the console (addresses or networks); X-Forwarded-For is read only
+# from them (accounts/throttle.py), and gunicorn is given the same list.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network") from None
 HTTPS = env_bool("HTTPS", not (DEBUG or TESTING))  # tests and live_server speak plain HTTP
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
@@ -297,6 +317,14 @@ CONSOLE_URL = env_str("CONSOLE_URL", "http://127.0.0.1:8000")
 # Requests per minute per token, counted in the shared cache (CACHE_URL; per process without it). 0: no limit.
 ALERTS_RATE_LIMIT_PER_MINUTE = env_int("ALERTS_RATE_LIMIT_PER_MINUTE", 600)
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600)
+# Who runbook commands run as (incidents/execution/isolation.py): an unprivileged user the commands worker,
+# running as root, starts each command as; without one (or a worker that cannot switch), commands are refused
+# unless COMMAND_ALLOW_SAME_USER accepts that they can read the worker's environment and files.
+COMMAND_RUN_USER = env_str("COMMAND_RUN_USER")
+COMMAND_ALLOW_SAME_USER = env_bool("COMMAND_ALLOW_SAME_USER", False)
+COMMAND_SANDBOX = env_str("COMMAND_SANDBOX", "auto")
+if COMMAND_SANDBOX not in {"auto", "on", "off"}:
+    raise ImproperlyConfigured(f"COMMAND_SANDBOX={COMMAND_SANDBOX!r} must be auto, on or off")
 
 # Runbook imports: what one document may hold, and when storing moves to a background task.
 IMPORT_MAX_RUNBOOKS = env_int("IMPORT_MAX_RUNBOOKS", 5000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 
 from .models import ChecklistItem, CommandRun, ExecutionTarget, Incident, TimelineEvent
 
@@ -54,15 +55,53 @@ class TimelineEventAdmin(admin.ModelAdmin):
 
 @admin.register(ExecutionTarget)
 class ExecutionTargetAdmin(admin.ModelAdmin):
-    list_display = ("name", "queue", "is_default", "timeout_seconds", "output_cap_bytes")
+    list_display = ("name", "queue", "is_default", "timeout_seconds", "output_cap_bytes", "worker_isolation")
     list_filter = ("queue", "is_default")
     search_fields = ("name", "queue")
+    readonly_fields = ("worker_said", "refused_options")
     fieldsets = (
         (None, {"fields": ("name", "queue", "is_default")}),
-        ("What may run", {"fields": ("allowed_programs", "timeout_seconds", "output_cap_bytes")}),
+        ("How its worker runs commands", {"fields": ("worker_said",)}),
+        ("What may run", {"fields": ("allowed_programs", "timeout_seconds", "output_cap_bytes",
+                                     "refused_options")}),
         ("Environment (never secrets: name the worker's variables instead)",
-         {"fields": ("environment", "env_passthrough", "sql_dsn_env")}),
+         {"fields": ("environment", "env_passthrough", "secret_parameters", "sql_dsn_env")}),
     )
+
+    @admin.display(description="isolation")
+    def worker_isolation(self, target: ExecutionTarget) -> str:
+        report = target.worker_report or {}
+        if not report:
+            return "not reported yet"
+        if report.get("refused"):
+            return "refuses to run commands"
+        return "separate user" + (", sandbox" if report.get("sandbox") else "") if report.get("separate_user") \
+            else "SAME USER as the worker"
+
+    @admin.display(description="What its worker said")
+    def worker_said(self, target: ExecutionTarget):
+        report = target.worker_report or {}
+        if not report:
+            return "No worker has run a command on this target yet; its first run will say how it runs them."
+        warn = report.get("refused") or not report.get("separate_user")
+        return format_html('<p class="{}">The worker on {} (at {}) {}.</p>',
+                           "errornote" if warn else "help", report.get("host", "?"), report.get("at", "?"),
+                           report.get("summary", ""))
+
+    @admin.display(description="Refused even for allowed programs")
+    def refused_options(self, target: ExecutionTarget):
+        from incidents.execution.programs import CODE_VARIABLES, rules_for
+
+        rules = rules_for(target.allowed_programs or []) if target.pk else []
+        rows = format_html_join("", "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                                ((r.program, r.refuses, r.reason) for r in rules))
+        variables = ", ".join(sorted(CODE_VARIABLES))
+        return format_html(
+            '<table class="refusals"><thead><tr><th>program</th><th>refused</th><th>why</th></tr></thead>'
+            "<tbody>{}</tbody></table><p class=\"help\">No command may set these variables (they make programs "
+            "load code or configuration): {}. The whole table is in SECURITY.md.</p>",
+            rows or format_html('<tr><td colspan="3">{}</td></tr>', "No allowed program here has refused options."),
+            variables)
 
 
 @admin.register(CommandRun)

@@ -9,10 +9,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from incidents.execution.redaction import strip_terminal_codes
 from runbooks import languages
 
 from .forms_commands import CommandRunForm
 from .models import ChecklistItem, CommandRun, Incident, IncidentError
+from .models.runs import AlreadyStarted
 
 
 def _incident(pk: int) -> Incident:
@@ -55,14 +57,19 @@ def run_new(request, pk, item_pk, index):
     if request.method == "POST" and runnable and form.is_valid():
         plan = form.plan
         plan.needs_approval = CommandRun.needs_second_person(incident, plan)
-        if request.POST.get("action") == "dispatch" and form.cleaned_data["previewed"] != form.digest(plan.script):
+        token = form.cleaned_data["previewed"]
+        if request.POST.get("action") == "dispatch" and form.previewed_script_digest(token) != form.digest(plan.script):
             form.add_error(None, "What will run changed since you looked at it: check it again, then run it.")
         elif request.POST.get("action") == "dispatch":
             try:
                 run = CommandRun.request(
                     item=item, index=index, values=form.values(), by=request.user,
                     target=form.cleaned_data["target"], understood_destructive=form.cleaned_data["understood"],
+                    preview_token=token,
                 )
+            except AlreadyStarted as exc:
+                messages.info(request, str(exc))
+                return _back_to_runs(incident)
             except IncidentError as exc:
                 form.add_error(None, str(exc))
             else:
@@ -74,7 +81,7 @@ def run_new(request, pk, item_pk, index):
     return render(request, "incidents/runs/new.html", {
         "incident": incident, "item": item, "index": index, "command": command, "form": form, "plan": plan,
         "runnable": runnable, "no_targets": not form.fields["target"].queryset.exists(),
-        "preview_token": form.digest(plan.script) if plan else "",
+        "preview_token": form.preview_token(plan.script) if plan else "",
     })
 
 
@@ -94,7 +101,8 @@ def run_detail(request, pk, run_pk):
 def run_output(request, pk, run_pk):
     incident = _incident(pk)
     run = get_object_or_404(CommandRun.objects.only("pk", "output", "incident_id"), pk=run_pk, incident=incident)
-    response = HttpResponse(run.output, content_type="text/plain; charset=utf-8")
+    # Stored output is stripped already; older runs may not be: a terminal reading this file obeys no escape code.
+    response = HttpResponse(strip_terminal_codes(run.output), content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="incident-{incident.pk}-run-{run.pk}.txt"'
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -11,9 +11,10 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.db.models import F
+from django.utils import timezone
 
 from incidents import notify
-from incidents.models import CommandRun, Incident
+from incidents.models import CommandRun, ExecutionTarget, Incident
 from incidents.notify import NotificationTask
 
 log = logging.getLogger(__name__)
@@ -85,26 +86,44 @@ def run_command(run_id: int) -> str:
     if not run.claim(host):
         return "not queued"
     target = run.target
+    isolation = execution.resolve_isolation(settings.COMMAND_RUN_USER, allow_same_user=settings.COMMAND_ALLOW_SAME_USER,
+                                            sandbox=settings.COMMAND_SANDBOX)
+    ExecutionTarget.objects.filter(pk=target.pk).update(
+        worker_report={**isolation.report(), "host": host, "at": timezone.now().isoformat(timespec="seconds")})
     own = {name: os.environ[name] for name in (target.env_passthrough or []) if name in os.environ}
-    env = {**{k: str(v) for k, v in (target.environment or {}).items()}, **own}
     dsn = os.environ.get(target.sql_dsn_env) if target.sql_dsn_env else None
+    missing = []
+    for name in run.secret_parameters or []:
+        if name not in target.passes_through:
+            missing.append(f"{name} is not one of the variables target '{target.name}' passes through "
+                           "(its env passthrough or secret parameters)")
+        elif name not in os.environ:
+            missing.append(f"{name} is not set in the environment of the worker on {host}")
+        else:
+            own[name] = os.environ[name]
+    env = {**{k: str(v) for k, v in (target.environment or {}).items()}, **own}
     secrets = [value for value in [*own.values(), dsn] if value]
+    if missing:
+        run.finish(state=CommandRun.State.FAILED, exit_code=None, output="", truncated=False,
+                   reason="; ".join(missing))
+        return run.state
     stream = _Stream(run)
     try:
         result = execution.run(
             run.script, language=run.language, env=env, timeout=target.timeout_seconds,
             output_cap=target.output_cap_bytes, on_output=stream.output, on_heartbeat=stream.heartbeat,
-            should_cancel=stream.should_cancel, flush_interval=FLUSH_INTERVAL,
+            should_cancel=stream.should_cancel, flush_interval=FLUSH_INTERVAL, isolation=isolation,
             heartbeat_interval=HEARTBEAT_INTERVAL, dsn=dsn, allowed_programs=list(target.allowed_programs or []),
             target_name=target.name, secrets=secrets,
         )
     except execution.CommandRefused as exc:
-        run.finish(state=CommandRun.State.FAILED, exit_code=None, output="", truncated=False, reason=str(exc))
+        run.finish(state=CommandRun.State.FAILED, exit_code=None, output="", truncated=False,
+                   reason=execution.redact(str(exc), secrets))
         return run.state
     except Exception as exc:
         log.exception("command run %s crashed the worker's runner", run_id)
         run.finish(state=CommandRun.State.FAILED, exit_code=None, output="", truncated=False,
-                   reason=f"the worker on {host} could not run it: {exc}")
+                   reason=execution.redact(f"the worker on {host} could not run it: {exc}", secrets))
         return run.state
     # A program missing on this host comes back as a failed result naming the host, not as an exception.
     reason = "" if result.state == CommandRun.State.SUCCEEDED else (result.reason or "")

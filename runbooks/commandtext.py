@@ -90,6 +90,23 @@ def find_parameters(text: str) -> list[str]:
     return list(dict.fromkeys(p.name for p in placeholders(text)))
 
 
+# --- secret parameters ------------------------------------------------------------------------------------
+
+# A parameter named like a secret is never typed into a form: the worker takes it from its own environment.
+_SECRET_NAME = re.compile(r"(?i)(?:^|[_.-])(?:token|password|passwd|dsn|secret|key|api[_-]?key)$")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a parameter's name says it is a secret (``*_TOKEN``, ``*_PASSWORD``, ``*_DSN``, ``*_SECRET``,
+    ``*_KEY``, any case, with ``_``, ``-`` or ``.`` before the word)."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def environment_name(name: str) -> str:
+    """The environment variable a secret parameter is read from: ``<api-token>`` -> ``API_TOKEN``."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name).upper()
+
+
 # --- filling in values ------------------------------------------------------------------------------------
 
 
@@ -118,8 +135,13 @@ def check_value(name: str, value: object) -> str:
     return value
 
 
-def render_script(text: str, values: Mapping[str, str], language: str) -> str:
+def render_script(text: str, values: Mapping[str, str], language: str, *, secrets: Iterable[str] = ()) -> str:
     """`text` with every placeholder replaced by its checked value, quoted for where it sits.
+
+    Parameters named in `secrets` get no value here: in bash they become a reference to the environment
+    variable `environment_name(name)` (``"${API_TOKEN}"``), which the worker sets from its own environment, so
+    the secret is in neither the stored script nor the process's command line. Inside '…' (where the shell
+    would not expand it) and in SQL they are refused.
 
     Bash: outside quotes a value becomes exactly one word (``shlex.quote``, and single quotes whenever it
     holds ``=`` or ``,``); inside ``"…"``, ``'…'``, here-documents and comments it goes in as is, which the
@@ -133,13 +155,14 @@ def render_script(text: str, values: Mapping[str, str], language: str) -> str:
     spans = placeholders(text)
     if not spans:
         return text
+    secret = set(secrets)
     names = list(dict.fromkeys(p.name for p in spans))
-    missing = [name for name in names if values.get(name) is None]
+    missing = [name for name in names if values.get(name) is None and name not in secret]
     if missing:
         listed = ", ".join(f"'{name}'" for name in missing)
         noun = "parameter" if len(missing) == 1 else "parameters"
         raise ParameterError(f"No value given for {noun} {listed}.", missing)
-    checked = {name: check_value(name, values[name]) for name in names}
+    checked = {name: check_value(name, values[name]) for name in names if name not in secret}
     lang = languages.normalise(language)
     opaque = [(p.start, p.end) for p in spans]
     if lang == languages.BASH:
@@ -155,10 +178,30 @@ def render_script(text: str, values: Mapping[str, str], language: str) -> str:
     last = 0
     for p in spans:
         out.append(text[last:p.start])
-        out.append(insert(p.name, checked[p.name], contexts.get(p.start, "word")))
+        context = contexts.get(p.start, "word")
+        if p.name in secret:
+            out.append(_secret_reference(p.name, lang, context))
+        else:
+            out.append(insert(p.name, checked[p.name], context))
         last = p.end
     out.append(text[last:])
     return "".join(out)
+
+
+def _secret_reference(name: str, lang: str, context: str) -> str:
+    variable = environment_name(name)
+    if lang != languages.BASH:
+        raise ParameterError(
+            f"Parameter '{name}' is a secret, and secrets reach only bash commands (from the worker's "
+            "environment); SQL commands get their credentials from the target's database setting.", [name])
+    if context in ("double", "heredoc"):
+        return f"${{{variable}}}"
+    if context == "word":
+        return f'"${{{variable}}}"'
+    raise ParameterError(
+        f"Parameter '{name}' is a secret the worker fills in from its environment, which the shell cannot do "
+        f"inside {'a comment' if context == 'comment' else chr(39) + '…' + chr(39)}; put it inside \"…\" "
+        "in the runbook instead.", [name])
 
 
 def _bash_insert(name: str, value: str, context: str) -> str:

@@ -40,6 +40,46 @@ def postgres(settings):
     return connection
 
 
+TEST_RUN_USER = "console-cmd-test"  # made by tests/services.py (or here) when the tests run as root
+
+
+def command_run_user() -> str | None:
+    """An unprivileged user commands can run as in these tests, made when missing and the tests are root."""
+    import pwd
+    import subprocess
+
+    name = os.environ.get("COMMAND_RUN_USER") or TEST_RUN_USER
+    try:
+        pwd.getpwnam(name)
+        return name
+    except KeyError:
+        pass
+    if os.geteuid() != 0:
+        return None
+    subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell",
+                    "/usr/sbin/nologin", name], check=False, capture_output=True)
+    try:
+        pwd.getpwnam(name)
+        return name
+    except KeyError:
+        return None
+
+
+@pytest.fixture(scope="session")
+def run_user() -> str | None:
+    return command_run_user()
+
+
+@pytest.fixture(autouse=True)
+def _commands_run_apart(settings, run_user):
+    """In-process command runs (tasks called as functions) run as the test user when the tests can switch
+    users; otherwise, as the tests' own user, with that risk accepted."""
+    if run_user and os.geteuid() == 0:
+        settings.COMMAND_RUN_USER, settings.COMMAND_ALLOW_SAME_USER = run_user, False
+    else:
+        settings.COMMAND_RUN_USER, settings.COMMAND_ALLOW_SAME_USER = "", True
+
+
 @pytest.fixture(autouse=True)
 def _fast_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

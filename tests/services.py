@@ -2,8 +2,9 @@
 
     python -m tests.services -- pytest ...
 
-Installs PostgreSQL, Redis and Chromium with apt-get when run as root and they are missing.
-Exports DATABASE_URL, CELERY_BROKER_URL, REDIS_URL and CHROMIUM_PATH to the command.
+Installs PostgreSQL, Redis, Chromium and bubblewrap with apt-get when run as root and they are missing, and
+makes an unprivileged user for commands to run as. Exports DATABASE_URL, CELERY_BROKER_URL, REDIS_URL,
+CHROMIUM_PATH and COMMAND_RUN_USER to the command.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-APT_PACKAGES = {"postgresql": "initdb", "redis-server": "redis-server", "chromium": "chromium"}
+APT_PACKAGES = {"postgresql": "initdb", "redis-server": "redis-server", "chromium": "chromium",
+                "bubblewrap": "bwrap"}
+RUN_USER = "console-cmd-test"  # the unprivileged user test commands run as (COMMAND_RUN_USER)
 
 
 def log(message: str) -> None:
@@ -50,6 +53,8 @@ def ensure_installed() -> None:
         missing.append("redis-server")
     if not chromium_path():
         missing.append("chromium")
+    if not shutil.which("bwrap"):
+        missing.append("bubblewrap")
     if not missing:
         return
     if os.geteuid() != 0:
@@ -60,6 +65,20 @@ def ensure_installed() -> None:
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env,
                    stdout=subprocess.DEVNULL)
+
+
+def ensure_run_user() -> str | None:
+    """As root, an unprivileged system user for commands to run as (COMMAND_RUN_USER), made when missing."""
+    import pwd
+
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(RUN_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell",
+                        "/usr/sbin/nologin", RUN_USER], check=True)
+    return RUN_USER
 
 
 def as_postgres(argv: list[str]) -> list[str]:
@@ -133,6 +152,9 @@ def main(argv: list[str]) -> int:
             log(f"Redis at {url}")
         if chromium_path():
             env["CHROMIUM_PATH"] = chromium_path()
+        if (user := ensure_run_user()) and not env.get("COMMAND_RUN_USER"):
+            env["COMMAND_RUN_USER"] = user
+            log(f"commands run as {user}")
         return subprocess.call(argv, env=env)
     finally:
         for stop in reversed(stops):

@@ -51,7 +51,37 @@ def test_every_environment_variable_is_read_by_settings(compose):
         for key in env:
             assert re.search(rf'"{key}"', source), f"{name}: settings.py never reads {key}"
         assert env["DEBUG"] == "false"
-        assert {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "SECRET_KEY", "ALLOWED_HOSTS"} <= set(env)
+        assert {"DATABASE_URL", "CELERY_BROKER_URL"} <= set(env)
+        if name != "commands-worker":
+            assert {"CACHE_URL", "SECRET_KEY", "ALLOWED_HOSTS"} <= set(env)
+
+
+def test_the_commands_worker_gets_only_what_it_needs_and_runs_commands_as_another_user(compose):
+    worker = compose["services"]["commands-worker"]
+    env = worker["environment"]
+    assert env["CONSOLE_ROLE"] == "commands-worker"
+    for web_only in ("SECRET_KEY", "EMAIL_HOST_PASSWORD", "EMAIL_HOST_USER", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS",
+                     "CACHE_URL"):
+        assert web_only not in env
+    assert str(worker["user"]).split(":")[0] == "0"  # root, only to start commands as the run user
+    assert "no-new-privileges:true" in worker["security_opt"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    run_user = env["COMMAND_RUN_USER"]
+    assert re.search(rf"useradd .*\\\n\s+{run_user} ", dockerfile), "the image makes the run user"
+    assert "bubblewrap" in dockerfile
+
+
+def test_only_the_web_port_is_published_and_on_loopback_unless_configured(compose):
+    published = {name: svc["ports"] for name, svc in compose["services"].items() if svc.get("ports")}
+    assert list(published) == ["web"]
+    (port,) = published["web"]
+    assert port.startswith("${WEB_BIND:-127.0.0.1}:")
+
+
+def test_gunicorn_trusts_forwarded_headers_only_from_the_configured_proxies(compose):
+    command = compose["services"]["web"]["command"]
+    assert command[command.index("--forwarded-allow-ips") + 1] == "${TRUSTED_PROXIES:-127.0.0.1}"
+    assert compose["services"]["web"]["environment"]["TRUSTED_PROXIES"] == "${TRUSTED_PROXIES:-127.0.0.1}"
 
 
 def test_postgres_and_redis_have_healthchecks(compose):

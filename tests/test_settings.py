@@ -143,3 +143,29 @@ def test_every_variable_settings_reads_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     assert names, "no environment variables found in settings.py"
     assert sorted(n for n in names if f"`{n}`" not in readme) == []
+
+
+def test_a_commands_worker_loads_without_a_secret_key_and_the_web_refuses_that_role(tmp_path):
+    shown = manage(tmp_path, "shell", "-c", "from django.conf import settings; print(len(settings.SECRET_KEY))",
+                   DEBUG="false", CONSOLE_ROLE="commands-worker")
+    assert shown.returncode == 0, shown.stderr
+    assert int(shown.stdout.strip().splitlines()[-1]) >= 50  # a throwaway key of its own, never a known default
+    web = subprocess.run([sys.executable, "-c", "import console.wsgi"], cwd=ROOT, capture_output=True, text=True,
+                         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DEBUG": "false",
+                              "CONSOLE_ROLE": "commands-worker", "CONSOLE_VAR_DIR": str(tmp_path / "var")})
+    assert web.returncode != 0 and "CONSOLE_ROLE=commands-worker serves no pages" in web.stderr
+
+
+def test_a_role_or_trusted_proxy_that_makes_no_sense_is_one_line(tmp_path):
+    assert "CONSOLE_ROLE" in one_line_error(manage(tmp_path, "check", **production(CONSOLE_ROLE="bastion")))
+    assert "TRUSTED_PROXIES" in one_line_error(manage(tmp_path, "check", **production(TRUSTED_PROXIES="proxy.lan")))
+
+
+def test_x_forwarded_proto_alone_does_not_make_a_request_secure(settings):
+    """gunicorn decides the scheme from its trusted proxies (--forwarded-allow-ips); Django must not re-decide."""
+    from django.test import RequestFactory
+
+    assert getattr(settings, "SECURE_PROXY_SSL_HEADER", None) is None
+    request = RequestFactory().get("/", HTTP_X_FORWARDED_PROTO="https")
+    assert request.is_secure() is False
+    assert RequestFactory().get("/", secure=True).is_secure() is True

@@ -1,4 +1,5 @@
-"""Redaction of what a command prints: known secrets and anything shaped like one, even across chunks."""
+"""Redaction of what a command prints: known secrets and anything shaped like one, even across chunks; and
+terminal escape codes, which could hide text, rewrite a reader's terminal title or split a secret."""
 
 
 from __future__ import annotations
@@ -37,6 +38,21 @@ _PATTERNS: list[tuple[re.Pattern, object]] = [
     (re.compile(r"\b(xox[abposr]-)[A-Za-z0-9-]{10,}"), r"\1***"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"), "***"),
 ]
+# CSI (colours, cursor moves), OSC (titles, hyperlinks), other ESC sequences, C1 controls, and the C0 controls
+# that move the cursor or ring the bell; tabs and newlines stay, a carriage return becomes a newline.
+_TERMINAL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|\x1b[P^_X][^\x1b\n]*(?:\x1b\\)?"
+    r"|\x1b[ -/]*[0-~]?|\x9b[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]"
+)
+
+
+def strip_terminal_codes(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (tabs and newlines kept)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _TERMINAL.sub("", text)
+
+
 _BEGIN_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _END_KEY = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 
@@ -96,6 +112,7 @@ class Redactor:
         return cut
 
     def _redact(self, text: str) -> str:
+        text = strip_terminal_codes(text)  # first: "hunt\x1b[0mer2" must still read as the secret
         if not self._in_key and "PRIVATE KEY-----" not in text:
             return self._redact_line(text)  # no pattern crosses a newline, so a block is as good as its lines
         out = []

@@ -1,10 +1,11 @@
 """How a command really runs on a worker.
 
-`run`: bash (``--noprofile --norc -c``, no ``-e`` and no pipefail, so a script behaves exactly as the
-person who wrote it saw it behave at a prompt) or psql, in a new session and process group, stdin from
-/dev/null (psql: the script file), a scrubbed environment, output streamed through `Redactor` and capped;
-timeout and cancel stop the whole process group, and so does the script's own end (nothing it started in
-the background outlives the run).
+`run`: bash (``--noprofile --norc`` reading the script from a file, no ``-e`` and no pipefail, so a script
+behaves exactly as the person who wrote it saw it behave at a prompt) or psql (``-X``), as the run user and
+inside bubblewrap where the worker's `Isolation` says so, in a new session and process group, stdin from
+/dev/null (psql: the script file), a scrubbed environment, a read-only empty HOME and a private work folder,
+output streamed through `Redactor` (terminal escape codes stripped) and capped; timeout and cancel stop the
+whole process group, and so does the script's own end (nothing it started in the background outlives the run).
 """
 
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import dataclasses
 import fcntl
 import os
 import re
@@ -29,6 +31,7 @@ import psutil
 
 from runbooks import languages
 
+from .isolation import Isolation, bwrap_args
 from .policy import (
     BASH_BUILTINS,
     PROTECTED_PREFIXES,
@@ -38,7 +41,7 @@ from .policy import (
     programs_in,
     split_dsn,
 )
-from .redaction import Redactor
+from .redaction import Redactor, redact
 
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 KILL_GRACE = 2.0  # seconds between SIGTERM and SIGKILL
@@ -134,6 +137,7 @@ def run(
     on_output: Callable[[str], None],
     on_heartbeat: Callable[[], None],
     should_cancel: Callable[[], bool],
+    isolation: Isolation,
     flush_interval: float = 0.5,
     heartbeat_interval: float = 2.0,
     dsn: str | None = None,
@@ -143,17 +147,20 @@ def run(
 ) -> ExecutionResult:
     """Run `script` to its end, a timeout or a cancel, streaming its redacted output (see the module doc).
 
-    Raises CommandRefused before anything starts when the script or the environment cannot be allowed. A
-    program missing from this host is a "failed" result naming the host, not an exception.
+    Raises CommandRefused before anything starts when the script, the environment or the worker's
+    isolation cannot be allowed. A program missing from this host is a "failed" result naming the host,
+    not an exception.
     """
     lang = languages.normalise(language)
+    if isolation.refused:
+        raise CommandRefused(f"the worker {isolation.summary}.")
     if not script.strip():
         raise CommandRefused("the script is empty.")
     if lang == languages.SQL and not dsn:
         raise CommandRefused("this target has no SQL database configured.")
     check_allowed(script, allowed_programs, lang, target_name=target_name)
     for name in env:
-        if name in PROTECTED_VARIABLES or name.startswith(PROTECTED_PREFIXES):
+        if name in PROTECTED_VARIABLES or name.startswith(PROTECTED_PREFIXES) or name in _CONSOLE_SETS:
             raise CommandRefused(f"target '{target_name}' sets {name} in its environment; the console "
                                  f"decides {name} itself, so that the allow-list means what it says.")
     host = socket.gethostname()
@@ -162,9 +169,12 @@ def run(
         return ExecutionResult(state="failed", exit_code=None, output="", truncated=False, reason=missing)
 
     secrets = [s for s in secrets if s]
-    with tempfile.TemporaryDirectory(prefix="command-run-") as home:
+    with tempfile.TemporaryDirectory(prefix="command-run-", ignore_cleanup_errors=True) as root:
+        home, work = _prepare(root, isolation)
         given = {name: str(value) for name, value in env.items()}
-        child_env = {"LANG": "C.UTF-8", **given, "PATH": SAFE_PATH, "HOME": home}
+        # PSQLRC and PGSYSCONFDIR: psql reads no startup file even when a script forgets -X.
+        child_env = {"LANG": "C.UTF-8", **given, "PATH": SAFE_PATH, "HOME": home, "TMPDIR": "/tmp",
+                     "PSQLRC": "/dev/null", "PGSYSCONFDIR": home}
         if lang == languages.SQL:
             assert dsn is not None
             plain_dsn, password = split_dsn(dsn)
@@ -173,25 +183,60 @@ def run(
                 secrets += [password, dsn]
             child_env.setdefault("PGCONNECT_TIMEOUT", "10")
             child_env.setdefault("PGAPPNAME", "incident-console")
-            path = os.path.join(home, "script.sql")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(script)
+            path = _script_file(root, "script.sql", script, isolation, readable=False)
             psql = shutil.which("psql", path=SAFE_PATH) or "psql"
-            argv = [psql, "--no-psqlrc", "-w", "-v", "ON_ERROR_STOP=1", "-d", plain_dsn, "-f", "-"]
+            argv = [psql, "-X", "-w", "-v", "ON_ERROR_STOP=1", "-d", plain_dsn, "-f", "-"]
             stdin = open(path, "rb")  # noqa: SIM115 - closed below, after the child has it
         else:
-            argv = ["/bin/bash", "--noprofile", "--norc", "-c", script]
+            # From a file, not "-c script": the process list shows every user the command line.
+            path = _script_file(root, "script.sh", script, isolation, readable=True)
+            argv = ["/bin/bash", "--noprofile", "--norc", path]
             stdin = subprocess.DEVNULL
+        if isolation.sandbox:
+            argv = [isolation.sandbox, *bwrap_args(root, work), "--", *argv]
         try:
             proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    env=child_env, cwd=home, start_new_session=True, close_fds=True)
+                                    env=child_env, cwd=work, start_new_session=True, close_fds=True,
+                                    umask=0o077, **isolation.popen_user())
         finally:
             if stdin is not subprocess.DEVNULL:
                 stdin.close()
-        sink = _Output(on_output, output_cap, Redactor(secrets))
+        redactor = Redactor(secrets)
+        sink = _Output(on_output, output_cap, redactor)
         state = _follow(proc, sink, timeout=timeout, on_heartbeat=on_heartbeat, should_cancel=should_cancel,
                         flush_interval=flush_interval, heartbeat_interval=heartbeat_interval)
-    return _result(state, proc.returncode, sink, timeout=timeout, host=host)
+    result = _result(state, proc.returncode, sink, timeout=timeout, host=host)
+    # The reason may quote what the command printed (a "not found" line): it is redacted like the output.
+    return dataclasses.replace(result, reason=redact(result.reason, secrets))
+
+
+# Set by the console for every command; a target may not set them (see run()).
+_CONSOLE_SETS = frozenset({"TMPDIR", "PSQLRC", "PGSYSCONFDIR"})
+
+
+def _prepare(root: str, isolation: Isolation) -> tuple[str, str]:
+    """The run's folder: HOME, empty and read-only (no ~/.curlrc, ~/.psqlrc or ~/.ssh/config can be
+    written for an allowed program to read), and a work folder the command may write, its working directory."""
+    os.chmod(root, 0o711)  # the run user may pass through, not list
+    home, work = os.path.join(root, "home"), os.path.join(root, "work")
+    os.mkdir(home, 0o555)
+    os.chmod(home, 0o555)
+    os.mkdir(work, 0o700)
+    if isolation.separate_user:
+        os.chown(work, isolation.uid, isolation.gid)
+    return home, work
+
+
+def _script_file(root: str, name: str, script: str, isolation: Isolation, *, readable: bool) -> str:
+    path = os.path.join(root, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(script)
+    if readable and isolation.separate_user:  # bash, started as the run user, reads it
+        os.chown(path, -1, isolation.gid)
+        os.chmod(path, 0o440)
+    else:
+        os.chmod(path, 0o400)
+    return path
 
 
 def _missing_program(programs: list[str], host: str) -> str | None:

@@ -64,6 +64,9 @@ class Incident(Milestones, models.Model):
     mitigated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set once the incident is at a severity whose destructive commands need a second person; never unset, so
+    # lowering the severity does not lift the two-person rule (CommandRun.needs_second_person).
+    ever_needed_second_approval = models.BooleanField(default=False, editable=False)
     # Bumped in the same transaction as any change to the incident or anything under it.
     revision = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
@@ -149,6 +152,7 @@ class Incident(Milestones, models.Model):
             incident = cls.objects.create(
                 title=title, summary=summary, severity=severity, service=service, declared_by=by,
                 commander=commander, impact_started_at=impact_started_at, declared_at=now,
+                ever_needed_second_approval=severity.needs_second_approval,
             )
             incident._event(EventKind.DECLARED, by, f"Declared {severity.name}: {title}", source=source,
                             data={"severity": severity.name, "service": service.name if service else None})
@@ -239,6 +243,10 @@ class Incident(Milestones, models.Model):
                 self._stop_escalation("resolved", by)
             elif by is not None:  # a person moved it on: they are on it (an alert's own move is not an answer)
                 self._stop_escalation("acknowledged", by)
+            if to == Status.CLOSED:
+                from .runs import CommandRun  # it points at Incident
+
+                CommandRun.cancel_awaiting_approval(self, by=by, why="the incident was closed")
             self._bump()
 
     def change_severity(self, severity: SeverityLevel, *, by, revision: int | None = None) -> None:
@@ -249,8 +257,11 @@ class Incident(Milestones, models.Model):
                 raise IncidentError(f"The severity is already {severity.name}.")
             old = self.severity.name
             old_level = self.severity
-            Incident.objects.filter(pk=self.pk).update(severity=severity)
+            Incident.objects.filter(pk=self.pk).update(
+                severity=severity, ever_needed_second_approval=self.ever_needed_second_approval
+                or severity.needs_second_approval)
             self.severity = severity
+            self.ever_needed_second_approval = self.ever_needed_second_approval or severity.needs_second_approval
             self._event(EventKind.SEVERITY, by, f"Severity {old} → {severity.name}",
                         data={"from": old, "to": severity.name})
             from incidents.paging import severity_changed

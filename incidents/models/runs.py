@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +27,10 @@ class ExecutionTarget(models.Model):
     """Where commands run: a queue, the programs allowed there, and the environment given to them.
 
     Secrets are never stored here: `env_passthrough` names variables the worker takes from its own
-    environment (set on the bastion host), and `sql_dsn_env` names the variable holding the DSN.
+    environment (set on the bastion host), `secret_parameters` names runbook parameters that are secrets
+    (besides those named like one: *_TOKEN, *_PASSWORD, *_DSN, *_SECRET, *_KEY), which the worker also takes
+    from its environment and nobody types, and `sql_dsn_env` names the variable holding the DSN.
+    `worker_report` is what the last worker to run a command here said about how it runs them.
     """
 
     name = models.CharField(max_length=100, unique=True)
@@ -39,6 +43,12 @@ class ExecutionTarget(models.Model):
     sql_dsn_env = models.CharField(
         max_length=100, blank=True, help_text="Name of the worker environment variable holding the SQL DSN"
     )
+    secret_parameters = models.JSONField(
+        default=list, blank=True, help_text="Runbook parameters that are secrets, taken from the worker's "
+        "environment variable of the same name (upper case) and never typed into a form; names like *_TOKEN, "
+        "*_PASSWORD, *_DSN, *_SECRET and *_KEY are secrets without being listed")
+    worker_report = models.JSONField(default=dict, blank=True, editable=False,
+                                     help_text="How the worker that last ran a command here runs them")
     timeout_seconds = models.PositiveIntegerField(default=300)
     output_cap_bytes = models.PositiveIntegerField(default=256 * 1024)
     is_default = models.BooleanField(default=False)
@@ -55,6 +65,29 @@ class ExecutionTarget(models.Model):
     def clean(self) -> None:
         if not isinstance(self.allowed_programs, list) or not all(isinstance(p, str) for p in self.allowed_programs):
             raise ValidationError({"allowed_programs": "A list of program names, e.g. [\"kubectl\", \"curl\"]."})
+        for name in ("env_passthrough", "secret_parameters"):
+            value = getattr(self, name)
+            if not isinstance(value, list) or not all(isinstance(n, str) and _ENV_NAME.fullmatch(n) for n in value):
+                raise ValidationError({name: "A list of variable names, e.g. [\"API_TOKEN\"]."})
+
+    @property
+    def passes_through(self) -> set[str]:
+        """The worker's environment variables a command here may be given."""
+        from runbooks.commandtext import environment_name
+
+        return {*(self.env_passthrough or []), *(environment_name(n) for n in self.secret_parameters or [])}
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def secret_parameter_names(names) -> list[str]:
+    """Which of these parameter names are secrets: named like one, or listed by an execution target."""
+    from runbooks.commandtext import environment_name, is_secret_name
+
+    listed = {environment_name(n) for names_ in ExecutionTarget.objects.values_list("secret_parameters", flat=True)
+              if isinstance(names_, list) for n in names_ if isinstance(n, str)}
+    return [n for n in names if is_secret_name(n) or environment_name(n) in listed]
 
 
 @dataclass
@@ -73,6 +106,7 @@ class RunPlan:
     script: str
     destructive: bool
     needs_approval: bool
+    secrets: list[str] = field(default_factory=list)  # environment variables the worker fills in
 
 
 class CommandRunQuerySet(models.QuerySet):
@@ -91,6 +125,24 @@ class CommandRunQuerySet(models.QuerySet):
         else:
             every = None
         return RunsPanel(runs=runs, polling_every=every)
+
+
+class AlreadyStarted(IncidentError):
+    """This preview already started a run (a double click, a replayed form): `run` is the one it started."""
+
+    def __init__(self, run: CommandRun) -> None:
+        super().__init__(f"Run #{run.pk} was already started from this preview; it is not started twice.")
+        self.run = run
+
+
+def _typed(item: ChecklistItem, index: int) -> set[str]:
+    """The parameters of a command that a person types (not its secrets)."""
+    from runbooks.commandtext import find_parameters
+
+    command = item.commands[index]
+    names = list(command.get("parameters") or find_parameters(command["text"]))
+    secret = set(secret_parameter_names(names))
+    return {n for n in names if n not in secret}
 
 
 PANEL_RUNS = 30
@@ -130,7 +182,11 @@ class CommandRun(models.Model):
     language = models.CharField(max_length=30, default="bash")
     template = models.TextField(help_text="The command as the runbook wrote it")
     script = models.TextField(help_text="The exact script that runs")
-    parameters = models.JSONField(default=dict, blank=True)
+    parameters = models.JSONField(default=dict, blank=True, help_text="The values typed in (never secrets)")
+    secret_parameters = models.JSONField(
+        default=list, blank=True, help_text="Environment variables the worker fills in (their values are not kept)")
+    preview_token = models.CharField(max_length=200, null=True, blank=True, unique=True, editable=False,
+                                     help_text="The preview this run was started from: one preview, one run")
     destructive = models.BooleanField(default=False)
     needs_approval = models.BooleanField(default=False, help_text="A second person had to approve it")
     target = models.ForeignKey(ExecutionTarget, on_delete=models.PROTECT, related_name="runs")
@@ -198,27 +254,41 @@ class CommandRun(models.Model):
 
     @staticmethod
     def plan(item: ChecklistItem, index: int, values: dict[str, str]) -> RunPlan:
-        """Fill a pinned command's placeholders; raises ParameterError for a value that is not safe."""
-        from runbooks.commandtext import render_script
+        """Fill a pinned command's placeholders; raises ParameterError for a value that is not safe.
+
+        Secret parameters (see `secret_parameter_names`) take no value: the script refers to the worker's
+        environment variable instead (runbooks.commandtext.render_script).
+        """
+        from runbooks.commandtext import environment_name, find_parameters, render_script
         from runbooks.destructive import is_destructive
 
         command = item.commands[index]
         language = languages.normalise(command.get("language"))
-        script = render_script(command["text"], values, language)
+        names = list(command.get("parameters") or find_parameters(command["text"]))
+        secrets = secret_parameter_names(names)
+        script = render_script(command["text"], values, language, secrets=secrets)
         destructive = bool(command.get("destructive")) or is_destructive(script, language)
         return RunPlan(command=command, script=script, destructive=destructive,
-                       needs_approval=False)  # filled in by request(), which knows the incident's severity
+                       needs_approval=False,  # filled in by request(), which knows the incident's severity
+                       secrets=[environment_name(n) for n in secrets])
 
     @classmethod
     def needs_second_person(cls, incident: Incident, plan: RunPlan) -> bool:
+        """The two-person rule: a runbook that asks for it, or a destructive command on an incident that is, or
+        ever was, at a severity that needs a second person (lowering the severity does not lift it)."""
         if plan.command.get("needs_approval"):
             return True
-        return plan.destructive and incident.severity.needs_second_approval
+        return plan.destructive and (incident.severity.needs_second_approval
+                                     or incident.ever_needed_second_approval)
 
     @classmethod
     def request(cls, *, item: ChecklistItem, index: int, values: dict[str, str], by, target: ExecutionTarget,
-                understood_destructive: bool = False) -> CommandRun:
-        """Store a run of a checklist item's command, queued or awaiting approval, and enqueue it after commit."""
+                understood_destructive: bool = False, preview_token: str | None = None) -> CommandRun:
+        """Store a run of a checklist item's command, queued or awaiting approval, and enqueue it after commit.
+
+        `preview_token` names the preview a person dispatched from: a second request with it (a double click,
+        a replayed form) raises AlreadyStarted naming the run the first one started.
+        """
         from runbooks.commandtext import ParameterError
 
         if not 0 <= index < len(item.commands):
@@ -237,16 +307,28 @@ class CommandRun(models.Model):
             incident = item.incident._locked()
             if incident.status == Status.CLOSED:
                 raise IncidentError("This incident is closed; reopen it before running commands.")
+            if preview_token and (earlier := cls.objects.filter(preview_token=preview_token).first()):
+                raise AlreadyStarted(earlier)
             plan.needs_approval = cls.needs_second_person(incident, plan)
             now = timezone.now()
-            run = cls.objects.create(
+            fields = dict(  # noqa: C408 - reads as the create() call it feeds
                 incident=incident, checklist_item=item, command_index=index,
                 runbook_version_id=item.incident_runbook.version_id, language=language, template=command["text"],
-                script=plan.script, parameters=dict(values), destructive=plan.destructive,
+                script=plan.script, parameters={k: v for k, v in values.items() if k in _typed(item, index)},
+                secret_parameters=plan.secrets, destructive=plan.destructive,
                 needs_approval=plan.needs_approval, target=target, queue=target.queue or "commands",
                 state=cls.State.AWAITING_APPROVAL if plan.needs_approval else cls.State.QUEUED,
                 queued_at=None if plan.needs_approval else now, requested_by=by, created_at=now,
+                preview_token=preview_token or None,
             )
+            try:
+                with transaction.atomic():  # the unique token: of two requests at once, one stores the run
+                    run = cls.objects.create(**fields)
+            except IntegrityError:
+                earlier = cls.objects.filter(preview_token=preview_token).first()
+                if earlier is None:
+                    raise
+                raise AlreadyStarted(earlier) from None
             waits = " — awaiting a second person's approval" if plan.needs_approval else ""
             message = f"Requested run #{run.pk} on {target.name}{waits}: {_short(run.script)}"
             incident._event(EventKind.COMMAND, by, message, data=run._event_data())
@@ -260,6 +342,9 @@ class CommandRun(models.Model):
             raise IncidentError("You cannot approve your own command: another person with approval rights must.")
         with transaction.atomic():
             incident = self.incident._locked()
+            if incident.status in (Status.RESOLVED, Status.CLOSED):
+                raise IncidentError(f"Incident #{incident.pk} is {incident.get_status_display().lower()}: "
+                                    "its commands can no longer be approved (reopen it to run them).")
             now = timezone.now()
             if not CommandRun.objects.filter(pk=self.pk, state=self.State.AWAITING_APPROVAL).update(
                     state=self.State.QUEUED, approved_by=by, queued_at=now):
@@ -269,6 +354,22 @@ class CommandRun(models.Model):
                             data=self._event_data())
             incident._bump()
             self._enqueue_on_commit()
+
+    @classmethod
+    def cancel_awaiting_approval(cls, incident: Incident, *, by, why: str) -> list[int]:
+        """Cancel the incident's runs still waiting for approval (call inside the incident's transaction)."""
+        now = timezone.now()
+        waiting = list(cls.objects.filter(incident=incident, state=cls.State.AWAITING_APPROVAL)
+                       .order_by("pk").values_list("pk", flat=True))
+        if not waiting:
+            return []
+        cls.objects.filter(pk__in=waiting, state=cls.State.AWAITING_APPROVAL).update(
+            state=cls.State.CANCELLED, finished_at=now, reason=f"Cancelled before approval: {why}",
+            cancel_requested=True)
+        listed = ", ".join(f"#{pk}" for pk in waiting)
+        incident._event(EventKind.COMMAND, by, f"Cancelled run{'s' if len(waiting) > 1 else ''} {listed} "
+                        f"awaiting approval: {why}", data={"runs": waiting, "state": cls.State.CANCELLED})
+        return waiting
 
     def reject(self, *, by, reason: str = "") -> None:
         reason = (reason or "").strip()[:500]
@@ -407,5 +508,7 @@ class CommandRun(models.Model):
 
 
 def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
+    from incidents.execution.redaction import redact
+
+    text = " ".join(redact(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

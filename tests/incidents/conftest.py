@@ -22,13 +22,18 @@ def roles(transactional_db):
     restore_roles()
 
 
+# The test server trusts loopback, so a worker's password is never checked: it gives the worker a password in
+# its DATABASE_URL that a command could try to steal (tests/incidents/test_worker.py).
+WORKER_DB_PASSWORD = "worker-db-password-c0ffee"
+
+
 def database_url_for_workers() -> str:
     """A URL for the database pytest-django created, for processes started by the tests."""
     from django.conf import settings
 
     db = settings.DATABASES["default"]
     user = quote(db.get("USER") or "", safe="")
-    password = quote(db.get("PASSWORD") or "", safe="")
+    password = quote(db.get("PASSWORD") or WORKER_DB_PASSWORD, safe="")
     auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
     host = db.get("HOST") or "127.0.0.1"
     port = f":{db['PORT']}" if db.get("PORT") else ""

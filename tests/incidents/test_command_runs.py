@@ -59,7 +59,7 @@ def post_run(client, incident, index=0, *, action="dispatch", target=None, previ
     if values.get("understood"):
         data["understood"] = "on"
     if action == "dispatch":
-        data["previewed"] = CommandRunForm.digest(preview_of) if preview_of is not None else "stale"
+        data["previewed"] = CommandRunForm.preview_token(preview_of) if preview_of is not None else "stale"
     return client.post(run_url(incident, index), data)
 
 

@@ -243,6 +243,7 @@ def run_bash(script: str, allowed=(), recorder: Recorder | None = None, **overri
         "language": "bash", "env": {}, "timeout": 10, "output_cap": 64 * 1024, "on_output": recorder.output,
         "on_heartbeat": recorder.heartbeat, "should_cancel": recorder.should_cancel, "flush_interval": 0.5,
         "heartbeat_interval": 2.0, "allowed_programs": set(allowed), "target_name": "test-host",
+        "isolation": execution.Isolation.same_user("the runner's own tests"),
     }
     options.update(overrides)
     return run(script, **options)
@@ -294,7 +295,7 @@ def test_the_environment_is_scrubbed(monkeypatch):
     monkeypatch.setenv("WORKER_SECRET", "leaked-value")
     result = run_bash("env", {"env"}, env={"REGION": "eu-1"})
     names = {line.split("=", 1)[0] for line in result.output.splitlines()}
-    assert names <= {"PATH", "HOME", "LANG", "REGION", "PWD", "SHLVL", "_"}
+    assert names <= {"PATH", "HOME", "LANG", "REGION", "PWD", "SHLVL", "_", "TMPDIR", "PSQLRC", "PGSYSCONFDIR"}
     assert "REGION=eu-1" in result.output and "leaked-value" not in result.output
     assert f"PATH={execution.SAFE_PATH}" in result.output
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import tempfile
 import time
 
 import psutil
@@ -12,8 +13,9 @@ import pytest
 
 from incidents import tasks
 from incidents.models import CommandRun, EventKind, ExecutionTarget, Incident
+from tests.conftest import need
 from tests.factories import make_runbook, make_severities
-from tests.incidents.conftest import start_worker, stop_worker
+from tests.incidents.conftest import WORKER_DB_PASSWORD, start_worker, stop_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("roles")]
@@ -124,3 +126,24 @@ def test_a_worker_killed_mid_run_leaves_a_run_the_auditor_marks_lost(
     state_of(run)
     assert run.state == "lost" and run.worker_host in run.reason
     assert run.incident.timeline.filter(message__startswith=f"Run #{run.pk} was lost").exists()
+
+
+def test_a_command_on_the_worker_cannot_read_its_environment_its_files_or_its_database_password(
+        celery_worker, responder):
+    need(os.geteuid() == 0 and os.environ.get("COMMAND_RUN_USER"),
+         "the worker switches users only as root, with COMMAND_RUN_USER (tests/services.py sets it)")
+    handle, private = tempfile.mkstemp(prefix="worker-only-", dir="/var/tmp")  # mode 0600, the worker's
+    os.write(handle, WORKER_DB_PASSWORD.encode())
+    os.close(handle)
+    try:
+        run = dispatch(responder, f"cat /proc/$PPID/environ; cat /proc/*/environ; env; cat {private}; id -un",
+                       programs=("cat", "env", "id"))
+        wait_for(finished(run))
+    finally:
+        os.unlink(private)
+    assert WORKER_DB_PASSWORD not in run.output and "DATABASE_URL" not in run.output
+    assert "SECRET_KEY" not in run.output and "Permission denied" in run.output
+    assert run.output.strip().splitlines()[-1] == os.environ["COMMAND_RUN_USER"]
+    report = run.target.__class__.objects.get(pk=run.target_id).worker_report
+    assert report["separate_user"] is True and report["summary"].startswith(
+        f"runs commands as user {os.environ['COMMAND_RUN_USER']}")

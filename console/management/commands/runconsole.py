@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand
 from .preflight import check_broker, check_database
 
 STOP_GRACE_SECONDS = 15
+RUN_USER = "console-commands"  # who runbook commands run as, when make run runs as root
 
 
 class Command(BaseCommand):
@@ -37,7 +38,33 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo:
             call_command("seed_demo")
+        self._command_isolation()  # before the worker starts: it inherits the environment
         self._serve(port)
+
+    def _command_isolation(self) -> None:
+        """Commands run as an unprivileged user: as root, make one (COMMAND_RUN_USER=console-commands); as
+        anyone else, a laptop's own user, there is no other user to switch to, so say so and accept it."""
+        if os.environ.get("COMMAND_RUN_USER") or os.environ.get("COMMAND_ALLOW_SAME_USER"):
+            return
+        if os.geteuid() == 0:
+            import pwd
+
+            try:
+                pwd.getpwnam(RUN_USER)
+            except KeyError:
+                subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                                "--shell", "/usr/sbin/nologin", RUN_USER], check=False, capture_output=True)
+            try:
+                pwd.getpwnam(RUN_USER)
+            except KeyError:
+                pass
+            else:
+                os.environ["COMMAND_RUN_USER"] = RUN_USER
+                return
+        os.environ["COMMAND_ALLOW_SAME_USER"] = "true"
+        self.stdout.write(self.style.WARNING(
+            "  Runbook commands run as you (COMMAND_ALLOW_SAME_USER=true): they could read this console's "
+            "environment and files.\n  Fine on a laptop; in production see SECURITY.md (COMMAND_RUN_USER)."))
 
     def _specs(self, port: int) -> list[tuple[str, list[str]]]:
         python = sys.executable
