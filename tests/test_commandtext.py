@@ -97,6 +97,7 @@ def test_a_name_closed_as_html_is_not_a_parameter_but_other_names_still_are():
         ("sed -i 's/a/b/' /etc/app.conf", "bash"),
         ("echo 1 > /proc/sys/vm/drop_caches", "bash"),
         ("echo nameserver 1.1.1.1 > /etc/resolv.conf", "bash"),
+        ("echo checking > /tmp/status.txt", "bash"),  # a write is a write, wherever it lands
         ("DROP TABLE sessions", "sql"),
         ("truncate sessions", "sql"),
         ("ALTER TABLE t ADD COLUMN c int", "sql"),
@@ -130,7 +131,6 @@ def test_it_flags_destructive_commands(text, language):
         ("sudo tail -n 100 /var/log/restart.log", "bash"),
         ("cat /tmp/undelete_docs.txt", "bash"),
         ("curl -s https://api/health", "bash"),
-        ("echo checking > /tmp/status.txt", "bash"),
         ("for i in 1 2 3; do uptime; sleep 1; done", "bash"),
         ('psql -c "SELECT count(*) FROM orders"', "bash"),
         ("SELECT * FROM pg_stat_activity WHERE state = 'active'", "sql"),
