@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import views as account_views
 from console import health
 from incidents import paging_views
 from incidents import views as incident_views
@@ -15,6 +16,7 @@ urlpatterns = [
     path("runbooks/", include("runbooks.urls")),
     path("", include("runbooks.oncall_urls")),  # /severity/ and /escalation/
     path("ack/<str:token>/", paging_views.acknowledge_link, name="page_ack"),  # no login: the signed link is all
+    path("admin/login/", account_views.admin_login),  # one login page, the throttled one
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
 ]
