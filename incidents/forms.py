@@ -30,6 +30,14 @@ class DeclareForm(forms.Form):
         error_messages={"invalid_choice": "One of the runbooks no longer exists.",
                         "invalid_pk_value": "One of the runbooks no longer exists."})
 
+    def clean_title(self) -> str:
+        from .titles import title_problem
+
+        title = self.cleaned_data["title"]
+        if problem := title_problem(title):
+            raise forms.ValidationError(problem)
+        return title
+
 
 class RevisionForm(forms.Form):
     """A change made from a page that showed a given revision of the incident."""

@@ -140,9 +140,13 @@ class Incident(Milestones, models.Model):
         cls, *, title: str, severity: SeverityLevel, by, service: Service | None = None, summary: str = "",
         commander=None, impact_started_at=None, runbooks: list[Runbook] = (), source: str = EventSource.WEB,
     ) -> Incident:
+        from ..titles import title_problem
+
         title = (title or "").strip()
         if not title:
             raise IncidentError("Give the incident a title.")
+        if problem := title_problem(title):
+            raise IncidentError(problem)
         if len(title) > 200:
             raise IncidentError("Keep the title under 200 characters.")
         now = timezone.now()
