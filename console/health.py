@@ -1,4 +1,8 @@
-"""GET /healthz: database and broker status, for load balancers and humans."""
+"""GET /healthz: ok or not ok for load balancers and anyone; the database's and broker's details for staff.
+
+An anonymous caller learns nothing about the stack (database vendor, broker transport, error messages that
+name hosts and ports): only whether the console is ok, and the status code (503 when the database is gone).
+"""
 
 from __future__ import annotations
 
@@ -33,6 +37,14 @@ def _broker() -> dict:
         return {"ok": False, "error": str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}
 
 
+def _is_staff(request) -> bool:
+    try:
+        user = request.user
+        return bool(user.is_authenticated and user.is_staff)
+    except Exception:  # noqa: BLE001 - a session that cannot be read is nobody
+        return False
+
+
 @login_not_required
 @require_GET
 @never_cache
@@ -40,5 +52,7 @@ def healthz(request):
     database, broker = _database(), _broker()
     status = "ok" if database["ok"] and broker["ok"] else ("degraded" if database["ok"] else "down")
     # The console cannot work without its database; without the broker it still serves pages.
-    return JsonResponse({"status": status, "database": database, "broker": broker},
-                        status=200 if database["ok"] else 503)
+    code = 200 if database["ok"] else 503
+    if not (database["ok"] and _is_staff(request)):  # with the database gone, nobody can be looked up
+        return JsonResponse({"status": "ok" if status == "ok" else "not ok"}, status=code)
+    return JsonResponse({"status": status, "database": database, "broker": broker}, status=code)

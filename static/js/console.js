@@ -33,6 +33,26 @@
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-print]")) window.print();
   });
+  // The Content-Security-Policy runs no inline code and htmx may not eval (htmx-config in base.html), so what
+  // hx-on handlers and hx-trigger filters did is done here, driven by data attributes.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var pause = elt && elt.getAttribute && elt.getAttribute("data-pause-while");
+    if (pause && document.querySelector(pause)) event.preventDefault();  // e.g. a skip reason half typed
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    if (!event.detail.successful || !elt || !elt.getAttribute) return;
+    if (elt.hasAttribute("data-reset-after-request") && typeof elt.reset === "function") elt.reset();
+    var clear = elt.getAttribute("data-clear-after-request");
+    if (clear) document.querySelectorAll(clear).forEach(function (node) { node.replaceChildren(); });
+    var empty = elt.getAttribute("data-empty-after-request");
+    if (empty) document.querySelectorAll(empty).forEach(function (node) { node.value = ""; });
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "poller") document.body.dispatchEvent(new CustomEvent("poller-swapped"));
+  });
   setInterval(refreshAges, 30000);
   document.addEventListener("DOMContentLoaded", refreshAges);
   document.addEventListener("htmx:afterSettle", refreshAges);

@@ -99,8 +99,9 @@ def test_the_page_polls_every_second_while_open(client, viewer, incident):
     client.force_login(viewer)
     page = client.get(incident.get_absolute_url()).content.decode()
     poller = page.split('id="poller"')[1].split(">")[0]
-    assert 'hx-trigger="every 1s [' in poller and f"?rev={current(incident)}" in poller
-    assert "details[open]" in poller  # paused while a skip reason is being typed
+    assert 'hx-trigger="every 1s"' in poller and f"?rev={current(incident)}" in poller
+    # paused while a skip reason is being typed (static/js/console.js: htmx may not eval a trigger filter)
+    assert 'data-pause-while="#checklists details[open]' in poller
 
 
 def test_a_user_without_the_view_permission_gets_403(client, incident):

@@ -11,7 +11,9 @@ import secrets
 from pathlib import Path
 
 from django.contrib.auth.models import Group, User
-from django.core.management.base import BaseCommand
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.roles import ADMIN, COMMANDER, RESPONDER, VIEWER
@@ -47,6 +49,11 @@ class Command(BaseCommand):
         username = os.environ.get("CONSOLE_ADMIN_USER", "admin")
         given = os.environ.get("CONSOLE_ADMIN_PASSWORD")
         admin = User.objects.filter(username=username).first()
+        if given:
+            try:  # the same rules as any password set in the console (AUTH_PASSWORD_VALIDATORS)
+                validate_password(given, user=admin or User(username=username, email=f"{username}@example.com"))
+            except ValidationError as exc:
+                raise CommandError("CONSOLE_ADMIN_PASSWORD is too weak: " + " ".join(exc.messages)) from None
         if admin is None or given:
             password = given or secrets.token_urlsafe(12)
             if admin is None:
