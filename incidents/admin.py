@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
+from accounts.audit import AuditedAdminMixin
+
 from .models import ChecklistItem, CommandRun, ExecutionTarget, Incident, TimelineEvent
 
 # --- incidents, checklists and the (read-only) timeline -------------------------------------------
@@ -23,11 +25,23 @@ class IncidentAdmin(admin.ModelAdmin):
 
 @admin.register(ChecklistItem)
 class ChecklistItemAdmin(admin.ModelAdmin):
+    """Read only: an item is a pinned copy of a runbook version (its commands are what runs), and its state
+    changes only on the incident page, where each change goes on the timeline."""
+
     list_display = ("pk", "incident", "order", "phase", "label", "state", "changed_by", "changed_at")
     list_filter = ("state", "phase")
     search_fields = ("text", "heading", "incident__title")
     list_select_related = ("incident", "changed_by")
-    raw_id_fields = ("incident", "incident_runbook", "changed_by")
+    readonly_fields = [f.name for f in ChecklistItem._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(TimelineEvent)
@@ -54,7 +68,7 @@ class TimelineEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExecutionTarget)
-class ExecutionTargetAdmin(admin.ModelAdmin):
+class ExecutionTargetAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "queue", "is_default", "timeout_seconds", "output_cap_bytes", "worker_isolation")
     list_filter = ("queue", "is_default")
     search_fields = ("name", "queue")

@@ -17,6 +17,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from accounts.audit import AuditedAdminMixin
 from runbooks import admin_oncall  # noqa: F401 - registers people, teams, channels, rotations and policies
 from runbooks.models import Command, Runbook, SeverityLevel, SourceDocument, Step
 
@@ -43,7 +44,7 @@ class StepInline(admin.TabularInline):
 
 
 @admin.register(Runbook)
-class RunbookAdmin(admin.ModelAdmin):
+class RunbookAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("title", "key", "service", "version", "source", "updated_at")
     list_filter = ("service", "source")
     list_select_related = ("service", "source")
@@ -127,7 +128,7 @@ class CommandInline(admin.TabularInline):
 
 
 @admin.register(Step)
-class StepAdmin(admin.ModelAdmin):
+class StepAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "runbook", "phase", "order")
     list_select_related = ("runbook",)
     list_filter = ("phase",)
