@@ -16,12 +16,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from accounts.audit import AuditedAdminMixin
+
 from .alerts.ingest import Rejected, replay
 from .models import Alert, AlertDelivery, AlertGroup, Integration
 
 
 @admin.register(Integration)
-class IntegrationAdmin(admin.ModelAdmin):
+class IntegrationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "kind", "token_hint", "default_severity", "default_service", "resolved_mitigates",
                     "is_active", "created_at")
     list_filter = ("kind", "is_active")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from accounts.audit import AuditedAdminMixin
+
 from .models import ActionItem, Postmortem, PostmortemPolicy
 
 
 @admin.register(PostmortemPolicy)
-class PostmortemPolicyAdmin(admin.ModelAdmin):
+class PostmortemPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """One row: which severities need a postmortem, the impact limit, action-item due days by rank."""
 
     filter_horizontal = ("severities",)

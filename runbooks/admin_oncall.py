@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
+from accounts.audit import AuditedAdminMixin
 from runbooks.models import (
     Channel,
     Contact,
@@ -197,7 +198,7 @@ class EscalationTierInline(admin.TabularInline):
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(admin.ModelAdmin):
+class EscalationPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "severity", "service", "repeat", "tier_count", "source")
     list_select_related = ("severity", "service", "source")
     search_fields = ("name",)
