@@ -163,8 +163,10 @@ class AlertDeliveryAdmin(ReadOnly, admin.ModelAdmin):
         return "Use “Replay this delivery” above: it is processed again with today's mapping, as a new line."
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}),
-                         "replay_url": reverse("admin:incidents_alertdelivery_replay", args=[object_id])}
+        # Only an id can be replayed: anything else in the URL is the admin's "does not exist" (not a 500).
+        replay_url = reverse("admin:incidents_alertdelivery_replay", args=[object_id]) if str(
+            object_id).isdigit() and int(object_id) < 2 ** 63 else ""
+        extra_context = {**(extra_context or {}), "replay_url": replay_url}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _replay(self, request, delivery: AlertDelivery) -> AlertDelivery | None:
