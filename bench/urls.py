@@ -20,7 +20,8 @@ def trivial(request):
 @require_GET
 def one_query(request):
     with connection.cursor() as cursor:
-        cursor.execute("SELECT revision, status FROM incidents_incident WHERE id = %s", [request.GET.get("pk", 1)])
+        cursor.execute("SELECT revision, runs_revision, status FROM incidents_incident WHERE id = %s",
+                       [request.GET.get("pk", 1)])
         cursor.fetchone()
     return HttpResponse(b"ok", content_type="text/plain")
 

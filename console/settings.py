@@ -10,6 +10,7 @@ import contextlib
 import ipaddress
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -57,6 +58,15 @@ def env_secret(name: str, default: str = "") -> str:
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc.strerror}") from None
     return os.environ.get(name, default)
+
+
+def env_int_renamed(name: str, old: str, default: int) -> int:
+    """NAME, or OLD (its name until the page cache was called a page cache), read for one more release."""
+    if os.environ.get(name, "") == "" and os.environ.get(old, "") != "":
+        warnings.warn(f"{old} is now called {name}; the old name is read until the next release", FutureWarning,
+                      stacklevel=1)
+        return env_int(old, default)
+    return env_int(name, default)
 
 
 TESTING = "pytest" in sys.modules
@@ -172,15 +182,15 @@ CACHES = {
         if _CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),
-    # Rendered page fragments (incidents/pagecache.py), in each process's memory: their keys carry the version
-    # of what they show, so no process can serve another's stale copy, and a local read costs no round trip.
-    "fragments": {
+    # The page cache (incidents/pagecache.py), in each process's memory: its keys carry the version of what a page
+    # shows, so no process can serve another's stale copy, and a local read costs no round trip.
+    "pages": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "fragments",
-        "OPTIONS": {"MAX_ENTRIES": env_int("FRAGMENT_CACHE_ENTRIES", 100)},
+        "LOCATION": "pages",
+        "OPTIONS": {"MAX_ENTRIES": env_int_renamed("PAGE_CACHE_ENTRIES", "FRAGMENT_CACHE_ENTRIES", 100)},
     },
 }
-FRAGMENT_CACHE_SECONDS = env_int("FRAGMENT_CACHE_SECONDS", 90)
+PAGE_CACHE_SECONDS = env_int_renamed("PAGE_CACHE_SECONDS", "FRAGMENT_CACHE_SECONDS", 90)
 
 # Sessions: with a shared cache (CACHE_URL), read through the cache and written to the database too
 # ("cached_db"): every authenticated request then costs no session query, and a logout or an expired session

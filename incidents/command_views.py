@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from incidents.execution.redaction import strip_terminal_codes
 from runbooks import languages
 
+from .answers import answer_change
 from .forms_commands import CommandRunForm
 from .models import ChecklistItem, CommandRun, Incident, IncidentError
 from .models.runs import AlreadyStarted
@@ -28,16 +29,30 @@ def _run(incident: Incident, run_pk: int) -> CommandRun:
     )
 
 
-def _back_to_runs(incident: Incident):
-    return redirect(reverse("incidents:detail", args=[incident.pk]) + "#runs")
+def _runs_url(incident: Incident) -> str:
+    return reverse("incidents:detail", args=[incident.pk]) + "#runs"
 
 
-def _panel(request, incident: Incident, *, error: str = ""):
-    """The runs panel: the fragment alone for htmx, a page holding it otherwise."""
-    context = {"incident": incident, "runs_error": error}
-    if request.htmx:
-        return render(request, "incidents/_runs_panel.html", context)
-    return render(request, "incidents/runs/list.html", context)
+def _panel(request, incident: Incident):
+    """The runs panel: the fragment alone for htmx, a page holding it otherwise.
+
+    The fragment polls for itself when asked by a panel that does (a GET: only those ask), or when a form in one
+    posted (`standalone`); on the incident page the page's poll brings it. It shows the error a change met;
+    a success shows as the panel itself.
+    """
+    if not request.htmx:
+        return render(request, "incidents/runs/list.html", {"incident": incident})
+    # What the change said, read here so it is not shown again on the next page.
+    said = list(messages.get_messages(request)) if request.method == "POST" else []
+    error = next((str(m) for m in said if m.level == messages.ERROR), "")
+    standalone = request.method == "GET" or request.POST.get("standalone") == "1"
+    return render(request, "incidents/_runs_panel.html",
+                  {"incident": incident, "runs_error": error, "standalone": standalone})
+
+
+def _answer(request, incident: Incident, change, success) -> HttpResponse:
+    return answer_change(request, change, success=success, fragment=lambda: _panel(request, incident),
+                         back=_runs_url(incident))
 
 
 @permission_required("incidents.run_command", raise_exception=True)
@@ -77,7 +92,7 @@ def run_new(request, pk, item_pk, index):
                     messages.success(request, f"Run #{run.pk} is waiting for a second person to approve it.")
                 else:
                     messages.success(request, f"Run #{run.pk} is queued on {run.target.name}.")
-                return _back_to_runs(incident)
+                return redirect(_runs_url(incident))
     return render(request, "incidents/runs/new.html", {
         "incident": incident, "item": item, "index": index, "command": command, "form": form, "plan": plan,
         "runnable": runnable, "no_targets": not form.fields["target"].queryset.exists(),
@@ -113,23 +128,10 @@ def run_output(request, pk, run_pk):
 def run_approve(request, pk, run_pk):
     incident = _incident(pk)
     run = _run(incident, run_pk)
-    error = ""
-    try:
-        if request.POST.get("decision") == "reject":
-            run.reject(by=request.user, reason=request.POST.get("reason", ""))
-            done = f"Rejected run #{run.pk}."
-        else:
-            run.approve(by=request.user)
-            done = f"Approved run #{run.pk}; it is queued."
-    except IncidentError as exc:
-        error = str(exc)
-    if request.htmx:
-        return _panel(request, incident, error=error)
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, done)
-    return _back_to_runs(incident)
+    if request.POST.get("decision") == "reject":
+        return _answer(request, incident, lambda: run.reject(by=request.user, reason=request.POST.get("reason", "")),
+                       f"Rejected run #{run.pk}.")
+    return _answer(request, incident, lambda: run.approve(by=request.user), f"Approved run #{run.pk}; it is queued.")
 
 
 @permission_required("incidents.run_command", raise_exception=True)
@@ -137,17 +139,6 @@ def run_approve(request, pk, run_pk):
 def run_cancel(request, pk, run_pk):
     incident = _incident(pk)
     run = _run(incident, run_pk)
-    error = ""
-    try:
-        run.cancel(by=request.user)
-    except IncidentError as exc:
-        error = str(exc)
-    if request.htmx:
-        return _panel(request, incident, error=error)
-    if error:
-        messages.error(request, error)
-    elif run.state == CommandRun.State.CANCELLED:
-        messages.success(request, f"Cancelled run #{run.pk}.")
-    else:
-        messages.success(request, f"Asked the worker to stop run #{run.pk}.")
-    return _back_to_runs(incident)
+    return _answer(request, incident, lambda: run.cancel(by=request.user), lambda: (
+        f"Cancelled run #{run.pk}." if run.state == CommandRun.State.CANCELLED
+        else f"Asked the worker to stop run #{run.pk}."))

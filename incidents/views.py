@@ -23,10 +23,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from runbooks.matching import match_runbooks
 from runbooks.models import Phase, Runbook, SeverityLevel
 from runbooks.search import clean_query, search_runbooks
 
 from . import pagecache
+from .answers import answer_change
 from .forms import AttachForm, DeclareForm, NoteForm, RoleForm, SeverityForm, TransitionForm, first_error
 from .models import (
     OPEN_STATUSES,
@@ -156,24 +158,7 @@ def _match(text: str, limit: int = 5) -> list[Suggestion]:
     text = text.strip()
     if not text:
         return []
-    try:  # written alongside this view; until it lands, a plain substring match stands in
-        from runbooks.matching import match_runbooks
-    except ImportError:
-        return _fallback_match(text, limit)
     return [Suggestion(m.runbook, m.score, list(m.reasons)) for m in match_runbooks(text, limit=limit)]
-
-
-def _fallback_match(text: str, limit: int) -> list[Suggestion]:
-    lowered = text.lower()
-    found = []
-    for runbook in Runbook.objects.only("pk", "title", "key", "slug", "alerts", "error_patterns"):
-        reasons = [f"mentions “{p}”" for p in [*runbook.alerts, *runbook.error_patterns] if p and p.lower() in lowered]
-        if runbook.title.lower() in lowered:
-            reasons.append("names the runbook")
-        if reasons:
-            found.append(Suggestion(runbook, float(len(reasons)), reasons))
-    found.sort(key=lambda s: -s.score)
-    return found[:limit]
 
 
 def _suggestions(text: str, selected_ids: set[int]) -> list[Suggestion]:
@@ -265,6 +250,8 @@ def _int(value, default=None):
         return default
 
 
+# The severity's and service's long text and JSON the page does not show (the incident's own summary it does).
+INCIDENT_UNSHOWN = ("severity__aliases", "severity__examples", "service__description")
 PEOPLE = ("commander", "communications_lead", "scribe", "acknowledged_by", "declared_by")
 
 
@@ -273,7 +260,8 @@ def _incident(pk: int) -> Incident:
 
     Joining auth_user five times made PostgreSQL spend ~3 ms planning a one-row query; two short queries cost less.
     """
-    incident = get_object_or_404(Incident.objects.select_related("severity", "service"), pk=pk)
+    incident = get_object_or_404(Incident.objects.select_related("severity", "service").defer(*INCIDENT_UNSHOWN),
+                                 pk=pk)
     ids = {getattr(incident, f"{role}_id") for role in PEOPLE} - {None}
     users = get_user_model().objects.in_bulk(ids) if ids else {}
     for role in PEOPLE:
@@ -281,12 +269,13 @@ def _incident(pk: int) -> Incident:
     return incident
 
 
-_REVISION_SQL = f"SELECT revision, status FROM {Incident._meta.db_table} WHERE id = %s"  # noqa: S608 - a model's table
+# The poll's one query: the page's version, the runs panel's own version, and whether polling should stop.
+_REVISION_SQL = f"SELECT revision, runs_revision, status FROM {Incident._meta.db_table} WHERE id = %s"  # noqa: S608
 
 
-def _revision(pk: int) -> tuple[int, str]:
-    """The incident's revision and status, or 404: one indexed query written as SQL (compiling a queryset for
-    it costs more than running it, and the poll and the page ask it on almost every request)."""
+def _revision(pk: int) -> tuple[int, int, str]:
+    """The incident's revision, runs revision and status, or 404: one indexed query written as SQL (compiling a
+    queryset for it costs more than running it, and the poll and the page ask it on almost every request)."""
     with connection.cursor() as cursor:
         cursor.execute(_REVISION_SQL, [pk])
         row = cursor.fetchone()
@@ -295,18 +284,20 @@ def _revision(pk: int) -> tuple[int, str]:
     return row
 
 
+# What the checklist never shows and would cost to read: the pinned version's snapshot is the whole runbook as JSON
+# (decoded per item), and a runbook's body and search text can be pages long.
+CHECKLIST_UNSHOWN = (
+    "incident_runbook__version__snapshot", "incident_runbook__runbook__body_markdown",
+    "incident_runbook__runbook__body_html", "incident_runbook__runbook__search_text",
+    "incident_runbook__runbook__summary",
+)
+
+
 def _checklist_groups(incident: Incident) -> list[dict]:
     """Items grouped by attached runbook, then by consecutive phase, in the runbook's order."""
-    # Only the fields shown: the pinned version's snapshot (the whole runbook as JSON) would be decoded per item.
     items = ChecklistItem.objects.filter(incident=incident).select_related(
         "incident_runbook__runbook", "incident_runbook__version", "changed_by"
-    ).only(
-        "id", "incident_id", "incident_runbook_id", "order", "phase", "heading", "text", "commands", "state",
-        "skip_reason", "changed_at", "changed_by_id", "changed_by__username", "changed_by__first_name",
-        "changed_by__last_name", "incident_runbook__attached_at", "incident_runbook__runbook_id",
-        "incident_runbook__version_id", "incident_runbook__runbook__title", "incident_runbook__runbook__slug",
-        "incident_runbook__version__number",
-    ).order_by("incident_runbook__attached_at", "incident_runbook_id", "order")
+    ).defer(*CHECKLIST_UNSHOWN).order_by("incident_runbook__attached_at", "incident_runbook_id", "order")
     groups: list[dict] = []
     for item in items:
         if not groups or groups[-1]["link"].pk != item.incident_runbook_id:
@@ -376,11 +367,19 @@ def _controls_context(incident: Incident) -> dict[str, Any]:
     }
 
 
+def _runs_panel_of(pk: int, status: str) -> Incident:
+    """What the runs panel needs of its incident (the pk and whether it is closed), without reading the row."""
+    return Incident(pk=pk, status=status)
+
+
 @require_GET
 @permission_required("incidents.view_incident", raise_exception=True)
 def detail(request, pk):
-    """From one query while a page rendered for this revision, reader and filter is kept (pagecache.py)."""
-    revision, _ = _revision(pk)
+    """From one query while a page rendered for this revision, reader and filter is kept (pagecache.py).
+
+    The runs panel is kept apart, under the runs revision, so a command printing leaves the rest of the kept page.
+    """
+    revision, runs_revision, status = _revision(pk)
 
     def context():
         full = _incident(pk)
@@ -389,15 +388,23 @@ def detail(request, pk):
         context["showing_earlier"] = request.GET.get("before") is not None
         return context
 
+    runs = pagecache.Piece("runs_panel", "incidents/_runs_panel.html", (pk, runs_revision, status == Status.CLOSED),
+                           lambda: {"incident": _runs_panel_of(pk, status)})
     return pagecache.render_page(request, "incidents/detail.html", "incident", (pk, revision),
-                                 context, shaped_by=(request.GET.get("kind", ""), request.GET.get("before")))
+                                 context, shaped_by=(request.GET.get("kind", ""), request.GET.get("before")),
+                                 pieces=[runs])
 
 
-def _live(request, incident: Incident, *, after: int | None, status: int = 200) -> HttpResponse:
-    """The parts of the incident page that change, as out-of-band swaps, plus a fresh poller."""
+def _live(request, incident: Incident, *, after: int | None, runs_seen: int | None, status: int = 200) -> HttpResponse:
+    """The parts of the incident page that change, as out-of-band swaps, plus a fresh poller.
+
+    The runs panel comes too when its version moved past the one the page shows (`runs_seen`), or the incident
+    closed (the panel then polls for itself while a run it shows is still going).
+    """
     context = _page_context(request, incident, after=after)
     context.update(_controls_context(incident))
     context["oob"] = True
+    context["runs_changed"] = runs_seen != incident.runs_revision or incident.status == Status.CLOSED
     if not incident.is_open and incident.status == Status.CLOSED:
         status = HTMX_STOP_POLLING
     return render(request, "incidents/detail.html#live", context, status=status)
@@ -407,43 +414,48 @@ def _live(request, incident: Incident, *, after: int | None, status: int = 200) 
 def poll(request, pk):
     """Unchanged: 204 after one query. Changed: the fragments that changed. Closed: 286 stops the poll.
 
-    Permissions come with the user (accounts/memo.py keeps both for reads), so the one query is the revision.
+    Output of a running command moves only the runs revision: the answer is then the poller and the runs panel
+    (one more query), and the header, people, checklists and timeline stay as they are. While the reader is in
+    the middle of a form a refresh would reset (`hold=1`, static/js/console.js), only the runs panel comes;
+    the rest waits for the next poll without it. Permissions come with the user (accounts/memo.py keeps both for
+    reads), so the one query is the revision.
     """
     if not request.user.has_perm("incidents.view_incident"):
         return HttpResponseForbidden()
-    revision, status = _revision(pk)
-    if _int(request.GET.get("rev")) == revision:
+    revision, runs_revision, status = _revision(pk)
+    seen, runs_seen = _int(request.GET.get("rev")), _int(request.GET.get("runs"))
+    page_changed = seen != revision and request.GET.get("hold") != "1"
+    if not page_changed and runs_seen == runs_revision:
         return HttpResponse(status=HTMX_STOP_POLLING if status == Status.CLOSED else 204)
-    incident = _incident(pk)
-    return _live(request, incident, after=_int(request.GET.get("after")))
+    if page_changed:
+        incident = _incident(pk)
+        incident.runs_revision = runs_revision  # what the panel sent now shows at least; the poller says so
+        return _live(request, incident, after=_int(request.GET.get("after")), runs_seen=runs_seen)
+    kind = request.GET.get("kind", "")
+    incident = _runs_panel_of(pk, status)
+    incident.revision, incident.runs_revision = seen, runs_revision  # the page keeps the revision it shows
+    return render(request, "incidents/detail.html#live-runs", {
+        "incident": incident, "oob": True, "kind": kind if kind in EventKind.values else "",
+        "last_event_id": _int(request.GET.get("after"), 0),
+    })
 
 
-def _done(request, incident: Incident) -> HttpResponse:
-    """After a change: the live fragments for htmx, else back to the page (post/redirect/get)."""
-    if request.htmx:
-        incident = _incident(incident.pk)
-        return _live(request, incident, after=_int(request.POST.get("after")))
+def _answers(request, incident: Incident) -> dict[str, Any]:
+    """After a change on the incident page: its live fragments for htmx, else the page again (with its filter)."""
     url = incident.get_absolute_url()
     kind = request.POST.get("kind")
     if kind in EventKind.values:
         url += f"?kind={kind}"
-    return redirect(url)
+
+    def fragments():
+        return _live(request, _incident(incident.pk), after=_int(request.POST.get("after")),
+                     runs_seen=_int(request.POST.get("runs")))
+
+    return {"fragment": fragments, "back": url}
 
 
-def _attempt(request, incident: Incident, change, success: str = "") -> HttpResponse:
-    try:
-        change()
-    except IncidentError as exc:
-        messages.error(request, str(exc))
-    else:
-        if success:
-            messages.success(request, success)
-    return _done(request, incident)
-
-
-def _refuse(request, incident: Incident, form) -> HttpResponse:
-    messages.error(request, first_error(form))
-    return _done(request, incident)
+def _attempt(request, incident: Incident, change) -> HttpResponse:
+    return answer_change(request, change, **_answers(request, incident))
 
 
 @permission_required("incidents.respond_incident", raise_exception=True)
@@ -458,7 +470,7 @@ def _change_from_form(request, pk, form_class, change) -> HttpResponse:
     incident = _incident(pk)
     form = form_class(request.POST)
     if not form.is_valid():
-        return _refuse(request, incident, form)
+        return answer_change(request, None, refused=first_error(form), **_answers(request, incident))
     return _attempt(request, incident, lambda: change(incident, form.cleaned_data))
 
 
@@ -535,6 +547,5 @@ def item_action(request, pk, item_pk):
     elif action == "reopen":
         change = lambda: item.reopen(by=request.user)  # noqa: E731
     else:
-        messages.error(request, "Choose tick, skip or undo.")
-        return _done(request, incident)
+        return answer_change(request, None, refused="Choose tick, skip or undo.", **_answers(request, incident))
     return _attempt(request, incident, change)

@@ -2,7 +2,9 @@
 
 Every change to an incident, or to anything under it, happens in a model method that locks the
 incident row, makes the change, appends a timeline event and bumps `Incident.revision`, all in one
-transaction. Live pages compare revisions to know whether anything changed.
+transaction. Live pages compare revisions to know whether anything changed. The command-runs panel has its own
+version, `Incident.runs_revision`, bumped with every change to a run (its state, and each piece of output it
+prints), so a command printing moves the panel and nothing else on the page.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class Incident(Milestones, models.Model):
     ever_needed_second_approval = models.BooleanField(default=False, editable=False)
     # Bumped in the same transaction as any change to the incident or anything under it.
     revision = models.PositiveIntegerField(default=1)
+    # The command-runs panel's own version: bumped with every change to a run, output included (see _bump).
+    runs_revision = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     objects = IncidentQuerySet.as_manager()
@@ -175,9 +179,15 @@ class Incident(Milestones, models.Model):
         self.__dict__.update({f.attname: getattr(locked, f.attname) for f in self._meta.concrete_fields})
         return self
 
-    def _bump(self) -> None:
-        Incident.objects.filter(pk=self.pk).update(revision=F("revision") + 1, updated_at=timezone.now())
+    def _bump(self, *, runs: bool = False) -> None:
+        """Move the revision (and, for a change to a command run, the runs panel's too)."""
+        changes = {"revision": F("revision") + 1, "updated_at": timezone.now()}
+        if runs:
+            changes["runs_revision"] = F("runs_revision") + 1
+        Incident.objects.filter(pk=self.pk).update(**changes)
         self.revision += 1
+        if runs:
+            self.runs_revision += 1
 
     def _event(self, kind: str, actor, message: str, *, data: dict | None = None,
                source: str = EventSource.WEB) -> TimelineEvent:
@@ -187,11 +197,11 @@ class Incident(Milestones, models.Model):
         )
 
     def record(self, kind: str, actor, message: str, *, data: dict | None = None,
-               source: str = EventSource.WEB) -> TimelineEvent:
+               source: str = EventSource.WEB, runs: bool = False) -> TimelineEvent:
         """Append an event and bump the revision, for changes made under the incident (e.g. command runs)."""
         with transaction.atomic():
             event = self._event(kind, actor, message, data=data, source=source)
-            self._bump()
+            self._bump(runs=runs)
         return event
 
     def check_revision(self, revision: int | None) -> None:

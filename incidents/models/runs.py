@@ -115,7 +115,8 @@ class CommandRunQuerySet(models.QuerySet):
 
     def panel(self) -> RunsPanel:
         """The latest runs of an incident (call on incident.command_runs), and how fast to poll for changes."""
-        runs = list(self.select_related("requested_by", "approved_by", "target", "checklist_item")
+        # The panel shows neither the step a run came from nor the command as written: not read.
+        runs = list(self.select_related("requested_by", "approved_by", "target").defer("template", "parameters")
                     .order_by("-created_at", "-pk")[:PANEL_RUNS])
         states = {run.state for run in runs}
         if states & {CommandRun.State.QUEUED, CommandRun.State.RUNNING}:
@@ -332,7 +333,7 @@ class CommandRun(models.Model):
             waits = " — awaiting a second person's approval" if plan.needs_approval else ""
             message = f"Requested run #{run.pk} on {target.name}{waits}: {_short(run.script)}"
             incident._event(EventKind.COMMAND, by, message, data=run._event_data())
-            incident._bump()
+            incident._bump(runs=True)
             if not plan.needs_approval:
                 run._enqueue_on_commit()
         return run
@@ -352,7 +353,7 @@ class CommandRun(models.Model):
             self.state, self.approved_by, self.queued_at = self.State.QUEUED, by, now
             incident._event(EventKind.COMMAND, by, f"Approved run #{self.pk}: {_short(self.script)}",
                             data=self._event_data())
-            incident._bump()
+            incident._bump(runs=True)
             self._enqueue_on_commit()
 
     @classmethod
@@ -383,7 +384,7 @@ class CommandRun(models.Model):
             self.state, self.finished_at, self.reason = self.State.REJECTED, now, text
             incident._event(EventKind.COMMAND, by, f"Rejected run #{self.pk}" + (f": {reason}" if reason else ""),
                             data=self._event_data())
-            incident._bump()
+            incident._bump(runs=True)
 
     def cancel(self, *, by) -> None:
         """Cancel a run that has not started; ask the worker to stop one that has."""
@@ -403,7 +404,7 @@ class CommandRun(models.Model):
             else:
                 raise IncidentError(self._moved_on())
             incident._event(EventKind.COMMAND, by, message, data=self._event_data())
-            incident._bump()
+            incident._bump(runs=True)
 
     def _moved_on(self) -> str:
         current = CommandRun.objects.get(pk=self.pk)
@@ -432,16 +433,20 @@ class CommandRun(models.Model):
             return False
         self.state, self.started_at, self.worker_host, self.heartbeat_at = self.State.RUNNING, now, host, now
         self.incident.record(EventKind.COMMAND, None, f"Run #{self.pk} started on {host}",
-                             data=self._event_data(host=host), source=EventSource.WORKER)
+                             data=self._event_data(host=host), source=EventSource.WORKER, runs=True)
         return True
 
     def append_output(self, chunk: str) -> None:
+        """Add printed output; moves the runs panel's version only (no timeline event: output is not a change
+        of state), so viewers' polls bring the panel and leave the rest of the incident page as it is."""
         from django.db.models import Value
         from django.db.models.functions import Concat
 
         chunk = chunk.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
-        CommandRun.objects.filter(pk=self.pk).update(
-            output=Concat(F("output"), Value(chunk), output_field=models.TextField()))
+        with transaction.atomic():
+            CommandRun.objects.filter(pk=self.pk).update(
+                output=Concat(F("output"), Value(chunk), output_field=models.TextField()))
+            Incident.objects.filter(pk=self.incident_id).update(runs_revision=F("runs_revision") + 1)
 
     def beat(self) -> None:
         CommandRun.objects.filter(pk=self.pk, state=self.State.RUNNING).update(heartbeat_at=timezone.now())
@@ -462,7 +467,7 @@ class CommandRun(models.Model):
                 return False
             self.state, self.exit_code, self.output, self.output_truncated = state, exit_code, output, truncated
             self.reason, self.finished_at = reason, now
-            self.incident.record(EventKind.COMMAND, None, self._outcome(), source=EventSource.WORKER,
+            self.incident.record(EventKind.COMMAND, None, self._outcome(), source=EventSource.WORKER, runs=True,
                                  data=self._event_data(exit_code=exit_code, truncated=truncated))
         return True
 
@@ -484,7 +489,7 @@ class CommandRun(models.Model):
             return False
         self.state, self.reason, self.finished_at = self.State.FAILED, reason, now
         self.incident.record(EventKind.COMMAND, None, f"Run #{self.pk} failed: {reason}",
-                             data=self._event_data(), source=EventSource.SYSTEM)
+                             data=self._event_data(), source=EventSource.SYSTEM, runs=True)
         return True
 
     @classmethod
@@ -502,7 +507,7 @@ class CommandRun(models.Model):
                     continue
                 run.state, run.reason, run.finished_at = cls.State.LOST, reason, now
                 run.incident.record(EventKind.COMMAND, None, f"Run #{run.pk} was lost: {reason}",
-                                    data=run._event_data(), source=EventSource.SYSTEM)
+                                    data=run._event_data(), source=EventSource.SYSTEM, runs=True)
             lost += 1
         return lost
 

@@ -35,10 +35,12 @@
   });
   // The Content-Security-Policy runs no inline code and htmx may not eval (htmx-config in base.html), so what
   // hx-on handlers and hx-trigger filters did is done here, driven by data attributes.
-  document.addEventListener("htmx:beforeRequest", function (event) {
+  // The incident page's poll asks for the command-runs panel alone (hold=1) while the reader is in the middle of
+  // something a refresh of the page's other parts would reset (a skip reason half typed): data-hold-while.
+  document.addEventListener("htmx:configRequest", function (event) {
     var elt = event.detail.elt;
-    var pause = elt && elt.getAttribute && elt.getAttribute("data-pause-while");
-    if (pause && document.querySelector(pause)) event.preventDefault();  // e.g. a skip reason half typed
+    var hold = elt && elt.getAttribute && elt.getAttribute("data-hold-while");
+    if (hold && document.querySelector(hold)) event.detail.parameters.hold = "1";
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     var elt = event.detail.elt;
@@ -48,10 +50,6 @@
     if (clear) document.querySelectorAll(clear).forEach(function (node) { node.replaceChildren(); });
     var empty = elt.getAttribute("data-empty-after-request");
     if (empty) document.querySelectorAll(empty).forEach(function (node) { node.value = ""; });
-  });
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var target = event.detail.target;
-    if (target && target.id === "poller") document.body.dispatchEvent(new CustomEvent("poller-swapped"));
   });
   setInterval(refreshAges, 30000);
   document.addEventListener("DOMContentLoaded", refreshAges);
