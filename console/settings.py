@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-import sys
 import warnings
 from pathlib import Path
 
@@ -69,7 +68,6 @@ def env_int_renamed(name: str, old: str, default: int) -> int:
     return env_int(name, default)
 
 
-TESTING = "pytest" in sys.modules
 DEBUG = env_bool("DEBUG", False)
 # What this process is for: "web" (the default: pages, workers and beat) or "commands-worker", a Celery worker
 # on the commands queue that signs nothing and serves no page, so it is given no SECRET_KEY (or SMTP password).
@@ -77,13 +75,13 @@ CONSOLE_ROLE = env_str("CONSOLE_ROLE", "web")
 if CONSOLE_ROLE not in {"web", "commands-worker"}:
     raise ImproperlyConfigured(f"CONSOLE_ROLE={CONSOLE_ROLE!r} must be web or commands-worker")
 
-_DEV_SECRET_KEY = "insecure-dev-key-only-for-debug-and-tests"  # noqa: S105 - refused below when DEBUG is off
-SECRET_KEY = env_secret("SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG or TESTING else "")
+_DEV_SECRET_KEY = "insecure-dev-key-only-for-debug"  # noqa: S105 - refused below when DEBUG is off
+SECRET_KEY = env_secret("SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG else "")
 if CONSOLE_ROLE == "commands-worker" and not SECRET_KEY:
     import secrets as _secrets
 
     SECRET_KEY = _secrets.token_urlsafe(50)  # never shared: nothing this process makes is checked elsewhere
-if not SECRET_KEY or (SECRET_KEY == _DEV_SECRET_KEY and not (DEBUG or TESTING)):
+if not SECRET_KEY or (SECRET_KEY == _DEV_SECRET_KEY and not DEBUG):
     raise ImproperlyConfigured(
         "SECRET_KEY is not set: with DEBUG off the console refuses to start on a default secret key "
         "(set SECRET_KEY or SECRET_KEY_FILE)"
@@ -175,6 +173,7 @@ else:
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
 _CACHE_URL = env_secret("CACHE_URL")
 CACHES = {
     "default": (
@@ -196,8 +195,7 @@ PAGE_CACHE_SECONDS = env_int_renamed("PAGE_CACHE_SECONDS", "FRAGMENT_CACHE_SECON
 # ("cached_db"): every authenticated request then costs no session query, and a logout or an expired session
 # still ends everywhere, because the cache is shared. Without a shared cache each process would keep its own
 # copy (a logged-out session could live on in another worker), so sessions stay in the database only.
-# Tests keep the database store by default, so their query counts do not depend on the cache.
-SESSION_STORE = env_str("SESSION_STORE", "cached_db" if _CACHE_URL and not TESTING else "db")
+SESSION_STORE = env_str("SESSION_STORE", "cached_db" if _CACHE_URL else "db")
 if SESSION_STORE not in {"cached_db", "db"}:
     raise ImproperlyConfigured(f"SESSION_STORE={SESSION_STORE!r} must be cached_db or db")
 if SESSION_STORE == "cached_db" and not _CACHE_URL:
@@ -212,8 +210,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 # Reads (GET/HEAD) reuse the user found for the same session this long, per process (accounts/memo.py);
-# changes always look again. 0 turns it off (the tests' default, so their query counts show every lookup).
-AUTH_MEMO_SECONDS = env_int("AUTH_MEMO_SECONDS", 0 if TESTING else 10)
+# changes always look again. 0 turns it off (bench/bench_memo.py measures what it saves).
+AUTH_MEMO_SECONDS = env_int("AUTH_MEMO_SECONDS", 10)
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
@@ -228,18 +226,18 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = None if TESTING else Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
+            if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_USE_FINDERS = DEBUG
 
 # Served over HTTPS (a proxy that sets X-Forwarded-Proto), cookies are secure and HTTP-only. Whether a request
 # came over HTTPS is gunicorn's answer (wsgi.url_scheme), which believes X-Forwarded-Proto only from the
@@ -253,7 +251,7 @@ for _proxy in TRUSTED_PROXIES:
         ipaddress.ip_network(_proxy, strict=False)
     except ValueError:
         raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network") from None
-HTTPS = env_bool("HTTPS", not (DEBUG or TESTING))  # tests and live_server speak plain HTTP
+HTTPS = env_bool("HTTPS", not DEBUG)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True

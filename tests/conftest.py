@@ -1,15 +1,26 @@
-"""Shared fixtures: a user for each role, the CI rule on skips, and real-service helpers."""
+"""Shared fixtures: a user for each role, an HTTPS client, the CI rule on skips, true markers, real services.
+
+The suite runs production's settings (tests/settings.py): HTTPS, DEBUG off, manifest static files, the user memo,
+and `cached_db` sessions on Redis when tests/services.py gives CACHE_URL. What a test needs otherwise it sets.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 
 import pytest
+from django.test import Client
 
 from accounts.roles import ADMIN, COMMANDER, RESPONDER, VIEWER
 
 CI = os.environ.get("CI", "").lower() == "true"
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + ORM calls inside browser tests
+
+# Fixtures that need a service beyond SQLite and process memory: a test using one is `integration`, and an
+# `integration` test uses one (pytest_runtest_setup below keeps the marker true).
+SERVICE_FIXTURES = frozenset({"postgres", "redis", "celery_worker", "worker_processes"})
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -21,6 +32,34 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.longrepr = f"skipped in CI, which is a failure: {reason}"
+
+
+def pytest_runtest_setup(item):
+    """`integration` marks exactly the tests that need PostgreSQL, Redis or a worker (SERVICE_FIXTURES)."""
+    needs = sorted(SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())))
+    marked = item.get_closest_marker("integration") is not None
+    if needs and not marked:
+        pytest.fail(f"uses {', '.join(needs)} but is not marked integration: add @pytest.mark.integration",
+                    pytrace=False)
+    if marked and not needs:
+        pytest.fail(f"is marked integration but uses none of {', '.join(sorted(SERVICE_FIXTURES))}: "
+                    "take the marker off, or ask for the service it needs", pytrace=False)
+
+
+@contextlib.contextmanager
+def gives_up_after(seconds: int, what: str):
+    """Fail instead of hanging when `what` does not finish in `seconds`: a guard against a hang (a loop that never
+    ends, a backtracking regex), set far above any honest duration. How fast things are is for bench/."""
+    def hung(signum, frame):
+        raise AssertionError(f"{what} did not finish in {seconds} s: it hangs")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def need(condition: bool, reason: str) -> None:
@@ -80,19 +119,70 @@ def _commands_run_apart(settings, run_user):
         settings.COMMAND_RUN_USER, settings.COMMAND_ALLOW_SAME_USER = "", True
 
 
+@pytest.fixture
+def redis():
+    """The Redis tests/services.py started (the broker and the shared cache), as a URL."""
+    url = os.environ.get("REDIS_URL", "")
+    need(url.startswith("redis://"), "these tests need Redis (run them through make test)")
+    return url
+
+
+@pytest.fixture
+def worker_processes():
+    """For a test that starts Celery workers of its own (make run's): a list to put them in (anything with
+    kill_everything()), each stopped at the end whatever happened."""
+    started: list = []
+    yield started
+    for processes in reversed(started):
+        processes.kill_everything()
+
+
+class HttpsClient(Client):
+    """A test client whose every request arrives over HTTPS, as browsers reach the console in production (gunicorn
+    gives wsgi.url_scheme "https" for what its trusted proxy forwarded): plain HTTP is redirected there."""
+
+    def generic(self, method, path, *args, secure=True, **kwargs):
+        return super().generic(method, path, *args, secure=True, **kwargs)
+
+
+def https_client(**options) -> Client:
+    return HttpsClient(**options)
+
+
+@pytest.fixture
+def client():
+    """pytest-django's client, over HTTPS: production redirects plain HTTP and sends cookies only over HTTPS."""
+    return https_client()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static(tmp_path_factory):
+    """Static files collected once, as the image's collectstatic does: pages load them from the manifest."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    with override_settings(STATIC_ROOT=tmp_path_factory.mktemp("static")):
+        call_command("collectstatic", "--noinput", verbosity=0)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fast_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_process_memory():
-    """Rendered pages and remembered users live in process memory: each test starts without another's."""
+def _fresh_caches():
+    """Kept pages and remembered users live in process memory, sessions and login failures in the shared cache
+    (Redis under make test): each test starts without another's."""
     from django.core.cache import caches
 
     from accounts.memo import memo
+    from incidents import pagecache
 
-    caches["fragments"].clear()
+    caches["pages"].clear()
+    caches["default"].clear()
+    pagecache.stats.clear()
     memo.clear()
 
 
@@ -154,3 +244,10 @@ def as_user(client):
         return client
 
     return login
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin_client, over HTTPS as `client` is."""
+    client.force_login(admin_user)
+    return client

@@ -50,3 +50,16 @@ def declare_queue_incident(by, *, commander=None, severity=None):
                                                    ("mitigation", "Add consumers", [])])
     return Incident.declare(title="Orders stuck", severity=severity or make_severities()[0], by=by,
                             commander=commander, runbooks=[runbook])
+
+
+def running_command(by, *, script: str = "for i in 1 2 3; do echo line $i; done"):
+    """A command run a worker has claimed and is running, on an incident of its own: as it is while it prints."""
+    from incidents.models import CommandRun, ExecutionTarget, Incident
+
+    target, _ = ExecutionTarget.objects.get_or_create(name="local", defaults={"allowed_programs": ["echo"]})
+    runbook = make_runbook(f"Runbook for {script[:40]}", steps=[("investigation", "Run it", [script])])
+    incident = Incident.declare(title="Printing", severity=make_severities()[2], by=by, commander=by,
+                                runbooks=[runbook])
+    run = CommandRun.request(item=incident.checklist.get(), index=0, values={}, by=by, target=target)
+    assert run.claim("host-a")
+    return run

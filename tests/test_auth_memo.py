@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.test import Client
 from django.urls import reverse
 
 from accounts import memo as auth
 from accounts.roles import COMMANDER
 from incidents.models import Incident
+from tests.conftest import https_client
 from tests.factories import make_runbook, make_severities
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _as_deployed(settings):
     settings.AUTH_MEMO_SECONDS = 10
-    settings.FRAGMENT_CACHE_SECONDS = 0  # every page rendered, so what it shows follows the user found
+    settings.PAGE_CACHE_SECONDS = 0  # every page rendered, so what it shows follows the user found
 
 
 @pytest.fixture
@@ -36,15 +36,15 @@ def clock(monkeypatch):
     return now
 
 
-def signed_in(user) -> Client:
-    client = Client()
+def signed_in(user):
+    client = https_client()
     client.force_login(user)
     return client
 
 
 def test_a_read_reuses_the_user_found_a_moment_ago(commander, incident, django_assert_num_queries):
     client = signed_in(commander)
-    url = reverse("incidents:poll", args=[incident.pk]) + f"?rev={incident.revision}"
+    url = reverse("incidents:poll", args=[incident.pk]) + f"?rev={incident.revision}&runs={incident.runs_revision}"
     client.get(url)
     with django_assert_num_queries(1):  # the revision only: no session, user or permission query
         response = client.get(url)
@@ -80,7 +80,7 @@ def test_a_session_logged_out_is_not_remembered(commander, incident):
     client.get(incident.get_absolute_url())
     cookie = client.cookies["sessionid"].value
     client.post(reverse("logout"))
-    replay = Client()
+    replay = https_client()
     replay.cookies["sessionid"] = cookie
     response = replay.get(incident.get_absolute_url())
     assert response.status_code == 302 and reverse("login") in response["Location"]

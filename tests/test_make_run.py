@@ -112,9 +112,10 @@ def var_dir(tmp_path):
     return tmp_path / "var"
 
 
-def test_runconsole_serves_logs_in_and_stops_everything_on_one_ctrl_c(var_dir):
+def test_runconsole_serves_logs_in_and_stops_everything_on_one_ctrl_c(var_dir, worker_processes):
     port = free_port()
     console = Console(var_dir, port, CONSOLE_ADMIN_USER="boss", CONSOLE_ADMIN_PASSWORD="correct-horse-battery")
+    worker_processes.append(console)
     try:
         status, dashboard = console.login("boss", "correct-horse-battery")
         assert status == 200
@@ -130,12 +131,13 @@ def test_runconsole_serves_logs_in_and_stops_everything_on_one_ctrl_c(var_dir):
 
         alive = console.ctrl_c(within=20)
         assert alive == [], f"still running 20 s after Ctrl-C: {[p.cmdline() for p in alive]}"
-        assert console.proc.wait(5) is not None
+        console.proc.wait(5)  # the parent too has exited (TimeoutExpired if not)
     finally:
         console.kill_everything()
 
     # Started again on the same var/: same data, and the admin password is not printed a second time.
     again = Console(var_dir, free_port(), CONSOLE_ADMIN_USER="boss")
+    worker_processes.append(again)
     try:
         status, dashboard = again.login("boss", "correct-horse-battery")
         assert status == 200

@@ -169,3 +169,16 @@ def test_x_forwarded_proto_alone_does_not_make_a_request_secure(settings):
     request = RequestFactory().get("/", HTTP_X_FORWARDED_PROTO="https")
     assert request.is_secure() is False
     assert RequestFactory().get("/", secure=True).is_secure() is True
+
+
+@pytest.mark.parametrize(("env", "seconds", "warned"), [
+    ({"FRAGMENT_CACHE_SECONDS": "5"}, 5, True),  # the old name, read for one more release
+    ({"FRAGMENT_CACHE_SECONDS": "5", "PAGE_CACHE_SECONDS": "7"}, 7, False),
+    ({"PAGE_CACHE_SECONDS": "0"}, 0, False),
+])
+def test_the_page_cache_settings_accept_their_old_names_for_now(tmp_path, env, seconds, warned):
+    code = "from django.conf import settings\nprint(settings.PAGE_CACHE_SECONDS)"
+    result = manage(tmp_path, "shell", "-v", "0", "-c", code, **production(**env))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(seconds)
+    assert ("FRAGMENT_CACHE_SECONDS is now called PAGE_CACHE_SECONDS" in result.stderr) is warned

@@ -13,6 +13,28 @@ LAUNCH_ARGS = ["--headless=new", "--disable-gpu", "--disable-background-networki
                "--disable-sync", "--no-first-run", "--no-sandbox", "--disable-quic"]
 
 
+def _served_as_in_production(application):
+    """Instead of the live server's own static handler (the finders, which know no hashed names): WhiteNoise in
+    the middleware serves the collected files, as in production."""
+    return application
+
+
+@pytest.fixture(scope="session")
+def live_server(_collected_static):
+    """pytest-django's live server on plain HTTP (production sits behind a TLS proxy), with production's settings
+    but SECURE_SSL_REDIRECT, which its SecurityMiddleware reads once, as the server starts. Chromium keeps the
+    console's Secure cookies on http://localhost, a secure context."""
+    from django.test import override_settings
+    from pytest_django.live_server_helper import LiveServer
+
+    with override_settings(SECURE_SSL_REDIRECT=False):
+        server = LiveServer("localhost", start=False)
+        server.thread.static_handler = _served_as_in_production
+        server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def browser():
     path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")

@@ -6,12 +6,12 @@ import threading
 
 import pytest
 from django.db import connections
-from django.test import Client
 
 from incidents.models import ChecklistItem, EventKind, Incident, IncidentError, Status, TimelineEvent
+from tests.conftest import https_client
 from tests.factories import make_runbook, make_severities
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def at_once(*actions, rounds_timeout: float = 10.0) -> list[str]:
@@ -58,13 +58,12 @@ def test_two_people_ticking_the_same_item_make_one_tick(incident, commander, res
     assert Incident.objects.get(pk=incident.pk).revision == revision + 1
 
 
-def test_two_ticks_through_the_web_make_one_tick(incident, commander, responder, settings):
-    settings.SECURE_SSL_REDIRECT = False
+def test_two_ticks_through_the_web_make_one_tick(incident, commander, responder):
     item = incident.checklist.first()
     url = f"/incidents/{incident.pk}/items/{item.pk}/"
     clients = []
     for user in (commander, responder):
-        client = Client()
+        client = https_client()
         client.force_login(user)
         clients.append(client)
     responses = []

@@ -1,4 +1,5 @@
-"""Kept pages (incidents/pagecache.py): served again while unchanged, never across a change, a person or a token."""
+"""The page cache (incidents/pagecache.py): served again while unchanged, never across a change, a person or a
+token; the runs panel kept apart, so a command printing does not re-render the page around it."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import re
 
 import pytest
 import time_machine
-from django.test import Client
 from django.urls import reverse
 
+from incidents import pagecache
 from incidents.pagecache import csrf_placeholder
-from tests.factories import declare_queue_incident
+from tests.conftest import https_client
+from tests.factories import declare_queue_incident, running_command
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +22,7 @@ ANY_TOKEN = re.compile(r'(csrfmiddlewaretoken" value="|"X-CSRFToken": ")[A-Za-z0
 
 @pytest.fixture(autouse=True)
 def _as_deployed(settings):
-    settings.FRAGMENT_CACHE_SECONDS = 90
+    settings.PAGE_CACHE_SECONDS = 90
     settings.AUTH_MEMO_SECONDS = 10
 
 
@@ -29,8 +31,9 @@ def incident(commander):
     return declare_queue_incident(commander, commander=commander)
 
 
-def csrf_client(user) -> Client:
-    client = Client(enforce_csrf_checks=True)
+def csrf_client(user):
+    """A browser's client: HTTPS, CSRF checked, and the Origin header browsers send with a form."""
+    client = https_client(enforce_csrf_checks=True, headers={"Origin": "https://testserver"})
     client.force_login(user)
     return client
 
@@ -112,8 +115,31 @@ def test_ages_are_rendered_again_each_minute(client, commander, incident):
 
 
 def test_kept_pages_off_renders_every_time(client, commander, incident, settings, django_assert_max_num_queries):
-    settings.FRAGMENT_CACHE_SECONDS = 0
+    settings.PAGE_CACHE_SECONDS = 0
     client.force_login(commander)
     client.get(incident.get_absolute_url())
     with pytest.raises(pytest.fail.Exception), django_assert_max_num_queries(1):
         client.get(incident.get_absolute_url())
+
+
+def test_while_a_command_prints_the_page_is_served_from_the_cache_with_the_latest_output(
+        client, commander, viewer, django_assert_num_queries):
+    run = running_command(commander)
+    client.force_login(viewer)
+    url = run.incident.get_absolute_url()
+    client.get(url)  # rendered and kept
+    pagecache.stats.clear()
+    for n in range(10):
+        run.append_output(f"line {n}\n")
+        with django_assert_num_queries(2):  # the versions, and the runs of the panel rendered anew
+            page = client.get(url).content.decode()
+        assert f"line {n}" in page.split('id="runs"')[1]
+        assert "Printing" in page and csrf_placeholder() not in page
+    assert pagecache.stats["incident", "hit"] == 10 and pagecache.stats["incident", "miss"] == 0
+    assert pagecache.stats["incident:runs_panel", "miss"] == 10
+    with django_assert_num_queries(1):  # nothing printed since: the panel is kept too
+        client.get(url)
+    assert pagecache.stats["incident:runs_panel", "hit"] == 1
+    run.finish(state="succeeded", exit_code=0, output="all done\n", truncated=False)
+    page = client.get(url).content.decode()  # a change of state moves the page itself
+    assert pagecache.stats["incident", "miss"] == 1 and f"Run #{run.pk} succeeded" in page

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def _rendered_every_time(settings):
     """What rendering costs, so no kept page (incidents/pagecache.py): the rows added here are bulk-created,
     which moves no incident's revision as every real change does. test_pagecache.py counts the kept pages."""
-    settings.FRAGMENT_CACHE_SECONDS = 0
+    settings.PAGE_CACHE_SECONDS = 0
 
 
 @pytest.fixture
@@ -56,6 +56,8 @@ def add_events(incident, count, actor):
 
 
 def queries(client, url):
+    """Queries of a read once the user is remembered (accounts/memo.py), as every read after a session's first."""
+    client.get(url)
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200

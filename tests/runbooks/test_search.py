@@ -51,6 +51,7 @@ def test_odd_queries_do_not_fail(library, q):
     assert isinstance(list(search_runbooks(q)), list)
 
 
+@pytest.mark.integration
 def test_postgres_ranks_and_understands_websearch_syntax(library, postgres):
     results = list(search_runbooks("disk"))
     assert results[0].title == "Disk full on a node"  # title and step both say disk
@@ -67,6 +68,7 @@ def _plan(queryset) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+@pytest.mark.integration
 def test_postgres_can_use_the_gin_indexes(library, postgres):
     for n in range(50):
         make_runbook(f"Filler {n}", steps=[("other", f"nothing to see {n}", [])])
@@ -120,6 +122,7 @@ def test_the_paginator_never_pages_past_the_cap(db):
     assert (exact.count, exact.capped, exact.count_label) == (7, False, "7")
 
 
+@pytest.mark.integration
 def test_postgres_ranks_a_bounded_candidate_set_yet_finds_the_title_match(db, postgres, monkeypatch):
     import runbooks.search
 
@@ -140,6 +143,7 @@ def test_past_two_hundred_matches_the_list_says_200_plus(db):
     assert paginator.count_label == "0"
 
 
+@pytest.mark.integration
 def test_postgres_a_renamed_runbook_is_a_title_match_at_once(db, postgres):
     make_runbook("Disk full on a node")
     renamed = make_runbook("Restart the workers", steps=[("other", "the queue, the queue and the queue", [])])
