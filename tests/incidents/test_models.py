@@ -113,12 +113,24 @@ def test_a_closed_incident_refuses_ticks_and_attachments(incident, commander):
     assert not incident.checklist.exclude(state="open").exists()
 
 
-def test_the_checklist_is_pinned_to_the_version_attached(incident, commander):
+def test_the_checklist_is_pinned_to_the_version_attached(incident, commander, as_user):
+    from django.db import transaction
+
     from runbooks.models import Step
 
     link = incident.runbooks.get()
-    Step.objects.filter(runbook=link.runbook).update(text="changed later")
-    assert list(incident.checklist.values_list("text", flat=True)) == ["Check the queue depth", "Add consumers"]
+    runbook = link.runbook
+    with transaction.atomic():  # an edit of the runbook, as the admin and the importer make one: a new version
+        Step.objects.filter(runbook=runbook, order=0).update(text="Page the queue's owner first")
+        runbook.record_version(note="edited later")
+    assert runbook.current_version().number == link.version.number + 1
+    later = Incident.declare(title="Orders stuck again", severity=incident.severity, by=commander, runbooks=[runbook])
+    assert later.checklist.order_by("order").first().text == "Page the queue's owner first"  # the edit is live
+    assert list(incident.checklist.order_by("order").values_list("text", flat=True)) == [
+        "Check the queue depth", "Add consumers"]
+    page = as_user(commander).get(incident.get_absolute_url()).content.decode()
+    assert "Check the queue depth" in page and "owner first" not in page
+    assert f"pinned v{link.version.number}" in page
 
 
 def test_skip_needs_a_reason_of_sensible_length(incident, commander):
