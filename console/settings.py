@@ -304,7 +304,6 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "incidents.tasks.run_command": {"queue": "commands"},
-    "incidents.tasks.send_notification": {"queue": "notifications"},
     "incidents.tasks.deliver_pages": {"queue": "notifications"},
     "incidents.tasks.send_email": {"queue": "notifications"},
     "incidents.reminders.send_action_reminder": {"queue": "notifications"},

@@ -31,6 +31,16 @@ def test_every_service_is_there(compose):
     assert set(compose["services"]) >= {"postgres", "redis", "migrate", *APP_SERVICES}
 
 
+def test_every_route_names_a_task_that_exists():
+    from celery import current_app
+
+    current_app.loader.import_default_modules()  # what a worker imports at start: every app's tasks module
+    assert set(settings.CELERY_TASK_ROUTES) - set(current_app.tasks) == set()
+    assert set(settings.CELERY_TASK_ROUTES) >= {"incidents.tasks.run_command"}
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in current_app.tasks
+
+
 def test_every_routed_queue_and_default_is_consumed_by_some_worker(compose):
     routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {settings.CELERY_TASK_DEFAULT_QUEUE}
     consumed = set().union(*(_queues(cmd) for cmd in _workers(compose).values()))
