@@ -7,6 +7,8 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.audit import AuditedAdminMixin
 
+from accounts.adminkit import ReadOnlyAdminMixin
+
 from .models import ChecklistItem, CommandRun, ExecutionTarget, Incident, TimelineEvent
 
 # --- incidents, checklists and the (read-only) timeline -------------------------------------------
@@ -45,23 +47,13 @@ class ChecklistItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(TimelineEvent)
-class TimelineEventAdmin(admin.ModelAdmin):
+class TimelineEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The timeline is append-only: admins read it, nobody edits it."""
 
     list_display = ("at", "incident", "kind", "actor", "source", "message")
     list_filter = ("kind", "source")
     search_fields = ("message", "incident__title")
     list_select_related = ("incident", "actor")
-    readonly_fields = [f.name for f in TimelineEvent._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # --- command runs (execution targets and a read-only record of runs) -----------------------------
@@ -119,7 +111,7 @@ class ExecutionTargetAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CommandRun)
-class CommandRunAdmin(admin.ModelAdmin):
+class CommandRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The record of what ran: readable by admins, changed only by the console itself."""
 
     list_display = ("pk", "incident", "state", "short_script", "target", "requested_by", "approved_by",
@@ -128,20 +120,10 @@ class CommandRunAdmin(admin.ModelAdmin):
     search_fields = ("script", "incident__title", "worker_host")
     list_select_related = ("incident", "target", "requested_by", "approved_by")
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in CommandRun._meta.fields]
 
     @admin.display(description="script")
     def short_script(self, run: CommandRun) -> str:
         return run.script[:80]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # --- alerts in: integrations and the inbox (incidents/admin_alerts.py); postmortems: the policy admins set,
