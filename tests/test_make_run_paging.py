@@ -15,9 +15,10 @@ from tests.test_make_run import Console, free_port
 pytestmark = pytest.mark.integration
 
 
-def test_the_demo_pages_the_demo_users_by_email_and_acknowledging_stops_it(tmp_path):
+def test_the_demo_pages_the_demo_users_by_email_and_acknowledging_stops_it(tmp_path, worker_processes):
     console = Console(tmp_path / "var", free_port(), CONSOLE_ADMIN_USER="boss",
                       CONSOLE_ADMIN_PASSWORD="correct-horse-battery")
+    worker_processes.append(console)
     try:
         status, _ = console.login("boss", "correct-horse-battery")
         assert status == 200

@@ -7,12 +7,11 @@ import threading
 
 import pytest
 from django.db import connection
-from django.test import Client
 
 from accounts.models import ApiToken
 from incidents.models import Alert, AlertDelivery, AlertGroup, Incident, Integration
 from tests.api.conftest import am_alert, am_payload
-from tests.conftest import make_user
+from tests.conftest import https_client, make_user
 from tests.factories import make_severities
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -49,7 +48,7 @@ def integration(postgres):
 
 
 def post(integration, payload):
-    response = Client().post("/api/v1/alerts/alertmanager/", data=json.dumps(payload),
+    response = https_client().post("/api/v1/alerts/alertmanager/", data=json.dumps(payload),
                              content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {integration.token}")
     return response.status_code, response.json().get("decision")
 
@@ -83,7 +82,7 @@ def test_one_idempotency_key_sent_twice_at_once_creates_once(postgres):
     _, token = ApiToken.issue(user, "ci")
 
     def create(i):
-        response = Client().post("/api/v1/incidents/", data=json.dumps({"title": "Once", "severity": "SEV2"}),
+        response = https_client().post("/api/v1/incidents/", data=json.dumps({"title": "Once", "severity": "SEV2"}),
                                  content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}",
                                  HTTP_IDEMPOTENCY_KEY="deploy-42")
         return response.status_code, response.json().get("id")

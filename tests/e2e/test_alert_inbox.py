@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from django.test import Client
 
 from incidents.models import AlertDelivery, Incident, Integration
 from tests.api.conftest import am_alert, am_payload
+from tests.conftest import https_client
 from tests.factories import make_severities
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -22,7 +22,7 @@ def test_the_inbox_says_why_and_a_replay_opens_the_incident(admin_user, new_page
     integration = Integration(name="prometheus-prod")
     token = integration.set_new_token()
     integration.save()
-    sender = Client()
+    sender = https_client()
 
     def send(body):
         return sender.post("/api/v1/alerts/alertmanager/", data=body, content_type="application/json",

@@ -40,7 +40,7 @@ def wait_for(predicate, what: str, timeout: float = 30.0):
 
 
 @pytest.fixture
-def isolated(tmp_path, monkeypatch):
+def isolated(tmp_path, monkeypatch, postgres, redis):
     """Environment for this test's processes: their own Redis database, email written under tmp_path."""
     need_worker_services()
     broker = re.sub(r"/\d+$", "", os.environ["CELERY_BROKER_URL"]) + "/7"

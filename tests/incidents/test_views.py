@@ -385,7 +385,7 @@ def test_each_role_may_post_only_what_it_is_allowed(client, users, incident, sev
         if htmx:
             assert 'id="poller"' in response.content.decode() and "message-error" not in response.content.decode()
         assert changed(after, ctx), f"{role} was allowed to {name} but nothing changed"
-        assert after.timeline.count() == before + 1
+        assert after.timeline.count() > before  # its event (a severity raised may page too: more events)
     else:
         assert response.status_code == 403
         assert not changed(after, ctx)
