@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from accounts.adminkit import ReadOnlyAdminMixin
 from accounts.audit import AuditedAdminMixin
 
 from .alerts.ingest import Rejected, replay
@@ -60,14 +61,10 @@ def _show_token(request, integration: Integration, token: str) -> None:
                               "be shown again.")
 
 
-class ReadOnly:
-    """Rows the console writes and nobody edits."""
+class ReadOnly(ReadOnlyAdminMixin):
+    """Rows the console writes and nobody edits (an admin may still delete one)."""
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+    deletable = True
 
 
 @admin.register(AlertGroup)

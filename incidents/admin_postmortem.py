@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from accounts.adminkit import ReadOnlyAdminMixin
 from accounts.audit import AuditedAdminMixin
 
 from .models import ActionItem, Postmortem, PostmortemPolicy
@@ -24,20 +25,14 @@ class PostmortemPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Postmortem)
-class PostmortemAdmin(admin.ModelAdmin):
-    """Written in the console; admins read them here."""
+class PostmortemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Written in the console; admins read them here (and may delete one)."""
 
     list_display = ("incident", "state", "generated_at", "published_by", "published_at", "waived_at")
     list_filter = ("state",)
     list_select_related = ("incident", "published_by")
     search_fields = ("incident__title",)
-    readonly_fields = [f.name for f in Postmortem._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+    deletable = True
 
 
 @admin.register(ActionItem)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -19,8 +18,9 @@ from runbooks.escalation_plan import Directory, PlannedFiring, PlannedTarget
 from runbooks.models import Contact
 
 from . import views
+from .answers import answer_change
 from .messages import AckLinkError, acknowledge_by_link, read_ack_token
-from .models import Escalation, IncidentError, Page
+from .models import Escalation, Page
 from .paging import jump_to_tier, page_now
 
 PANEL_PAGES = 12
@@ -71,16 +71,13 @@ def page_contact(request, pk):
     incident = views._incident(pk)
     contact = Contact.objects.filter(pk=views._int(request.POST.get("contact"), 0)).first()
     if contact is None:
-        messages.error(request, "Choose someone to page.")
-        return views._done(request, incident)
+        return answer_change(request, None, refused="Choose someone to page.", **views._answers(request, incident))
     position = request.POST.get("position") or None
-    try:
-        made = page_now(incident, contact, by=request.user, position=position)
-    except IncidentError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Paging {contact.name} ({', '.join(p.channel for p in made)}).")
-    return views._done(request, incident)
+    made = []
+    return answer_change(
+        request, lambda: made.extend(page_now(incident, contact, by=request.user, position=position)),
+        success=lambda: f"Paging {contact.name} ({', '.join(p.channel for p in made)}).",
+        **views._answers(request, incident))
 
 
 @permission_required("incidents.command_incident", raise_exception=True)
@@ -90,15 +87,10 @@ def jump(request, pk):
     incident = views._incident(pk)
     tier = views._int(request.POST.get("tier"))
     if tier is None or tier < 1:
-        messages.error(request, "Choose a tier to jump to.")
-        return views._done(request, incident)
-    try:
-        jump_to_tier(incident, tier - 1, by=request.user, position=request.POST.get("position") or None)
-    except IncidentError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Tier {tier} is being paged now.")
-    return views._done(request, incident)
+        return answer_change(request, None, refused="Choose a tier to jump to.", **views._answers(request, incident))
+    position = request.POST.get("position") or None
+    return answer_change(request, lambda: jump_to_tier(incident, tier - 1, by=request.user, position=position),
+                         success=f"Tier {tier} is being paged now.", **views._answers(request, incident))
 
 
 @login_not_required

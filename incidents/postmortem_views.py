@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from runbooks.models import Runbook
 
+from .answers import answer_change
 from .forms import first_error
 from .forms_postmortem import ActionItemForm, MilestoneForm, SectionForm, WaiverForm
 from .models import (
@@ -118,14 +119,9 @@ def postmortem_page(request, pk):
 
 
 def _attempt(request, incident: Incident, change, success: str = "", anchor: str = "") -> HttpResponse:
-    try:
-        change()
-    except IncidentError as exc:
-        messages.error(request, str(exc))
-    else:
-        if success:
-            messages.success(request, success)
-    return redirect(_page_url(incident, anchor))
+    """Make the change and go back to the postmortem page, htmx or not (it has no fragment for these)."""
+    url = _page_url(incident, anchor)
+    return answer_change(request, change, success=success, fragment=lambda: redirect(url), back=url)
 
 
 @permission_required("incidents.respond_incident", raise_exception=True)
