@@ -99,15 +99,16 @@ class Client:
 
 
 def viewer(client: Client, incident_pk: int, stop: threading.Event) -> None:
-    revision, after = 0, 0
+    revision, runs, after = 0, 0, 0
     time.sleep(random.random())  # spread the viewers over the second
     while not stop.is_set():
         began = time.monotonic()
         status, body = client.call("viewer poll", "GET",
-                                   f"/incidents/{incident_pk}/poll/?rev={revision}&after={after}", htmx=True)
+                                   f"/incidents/{incident_pk}/poll/?rev={revision}&runs={runs}&after={after}",
+                                   htmx=True)
         if status == 200:
-            if found := re.search(rb'id="poller" data-revision="(\d+)"', body):
-                revision = int(found.group(1))
+            if found := re.search(rb'id="poller" data-revision="(\d+)" data-runs="(\d+)"', body):
+                revision, runs = int(found.group(1)), int(found.group(2))
             if found := re.search(rb'id="poll-after" name="after" value="(\d+)"', body):
                 after = int(found.group(1))
         stop.wait(max(0.0, 1.0 - (time.monotonic() - began)))

@@ -5,9 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from accounts.audit import AuditedAdminMixin
-
 from accounts.adminkit import ReadOnlyAdminMixin
+from accounts.audit import AuditedAdminMixin
 
 from .models import ChecklistItem, CommandRun, ExecutionTarget, Incident, TimelineEvent
 
@@ -26,7 +25,7 @@ class IncidentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChecklistItem)
-class ChecklistItemAdmin(admin.ModelAdmin):
+class ChecklistItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read only: an item is a pinned copy of a runbook version (its commands are what runs), and its state
     changes only on the incident page, where each change goes on the timeline."""
 
@@ -34,16 +33,6 @@ class ChecklistItemAdmin(admin.ModelAdmin):
     list_filter = ("state", "phase")
     search_fields = ("text", "heading", "incident__title")
     list_select_related = ("incident", "changed_by")
-    readonly_fields = [f.name for f in ChecklistItem._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(TimelineEvent)

@@ -84,7 +84,7 @@ def run_new(request, pk, item_pk, index):
                 )
             except AlreadyStarted as exc:
                 messages.info(request, str(exc))
-                return _back_to_runs(incident)
+                return redirect(_runs_url(incident))
             except IncidentError as exc:
                 form.add_error(None, str(exc))
             else:
