@@ -19,13 +19,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from django.test import Client
 from django.urls import Resolver404, URLResolver, get_resolver, resolve, reverse
 from django.urls.resolvers import RegexPattern, RoutePattern
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import need
+from tests.conftest import https_client, need
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
@@ -123,7 +122,7 @@ def world(django_db_setup, django_db_blocker):
             item = incident.checklist.order_by("order").first()
             run = CommandRun.request(item=item, index=0, values={"name": "x"}, by=user, target=target)
             ids = {incident.pk, item.pk, run.pk, runbook.versions.get().number, target.pk, 1, 0}
-            client = Client()
+            client = https_client()
             client.force_login(user)
             # The forms people fill in, read from the pages that show them: a POST fills them in, well and badly.
             forms = _page_forms(client, [
@@ -131,6 +130,7 @@ def world(django_db_setup, django_db_blocker):
                 reverse("incidents:run_new", args=[incident.pk, item.pk, 0]), reverse("runbooks:list"),
                 reverse("runbooks:match"), reverse("runbooks:versions", args=[runbook.slug]),
                 reverse("admin:incidents_executiontarget_add"), reverse("admin:runbooks_runbook_add")])
+            assert len(forms) > 5, "the pages that hold the forms did not answer with them"
             named = {"pk": incident.pk, "item_pk": item.pk, "run_pk": run.pk, "index": 0, "a": 1, "b": 1,
                      "slug": runbook.slug, "object_id": incident.pk}
             yield {"user": user, "named": named, "int": sorted(ids), "slug": [runbook.slug, "no-such-runbook"],
