@@ -24,7 +24,7 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import https_client, need
+from tests.conftest import https_client
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
@@ -278,11 +278,8 @@ def test_no_input_gives_a_500(label, pieces, world, db, client):
 
 
 @pytest.mark.integration
-def test_the_fuzz_holds_on_sqlite_too(tmp_path):
-    """make test runs the fuzz above on PostgreSQL; here the same fuzz runs again on SQLite."""
-    from django.db import connection
-
-    need(connection.vendor == "postgresql", "this one runs the SQLite pass from a PostgreSQL run (make test)")
+def test_the_fuzz_holds_on_sqlite_too(tmp_path, postgres):
+    """make test runs the fuzz above on PostgreSQL (the postgres fixture says so); here it runs again on SQLite."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTEST_CURRENT_TEST")}
     env.update(CONSOLE_VAR_DIR=str(tmp_path), CI="")
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
