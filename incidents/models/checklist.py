@@ -80,6 +80,8 @@ class ChecklistItem(models.Model):
                 )
             self.state, self.skip_reason, self.changed_by_id, self.changed_at = to, reason, by.pk, now
             verb = {self.State.DONE: "Done", self.State.SKIPPED: "Skipped", self.State.OPEN: "Reopened"}[to]
+            if to != self.State.OPEN:  # written first: the step stays the latest news
+                incident.acknowledged_by_work(by, "tick" if to == self.State.DONE else "skip")
             incident._event(EventKind.CHECKLIST, by, f"{verb}: {self.label[:200]}" + (f" ({reason})" if reason else ""),
                             data={"item": self.pk, "state": to, "reason": reason})
             incident._bump()

@@ -143,7 +143,10 @@ class Incident(Milestones, models.Model):
     def declare(
         cls, *, title: str, severity: SeverityLevel, by, service: Service | None = None, summary: str = "",
         commander=None, impact_started_at=None, runbooks: list[Runbook] = (), source: str = EventSource.WEB,
+        acknowledged: bool = False,
     ) -> Incident:
+        """`acknowledged`: the person declaring is on it (declared in the browser), so it counts as their
+        acknowledgement; the escalation policy's first tier is still paged (paging.stop_escalation keeps it)."""
         from ..titles import title_problem
 
         title = (title or "").strip()
@@ -171,6 +174,12 @@ class Incident(Milestones, models.Model):
                 incident._attach(runbook, by, source=source)
             from incidents.paging import start_escalation  # the engine imports these models
             start_escalation(incident, by=by)
+            if acknowledged and getattr(by, "pk", None):
+                Incident.objects.filter(pk=incident.pk).update(acknowledged_at=now, acknowledged_by=by)
+                incident.acknowledged_at, incident.acknowledged_by = now, by
+                incident._event(EventKind.ACKNOWLEDGED, by, f"Acknowledged by {_name(by)}: they declared it",
+                                source=source, data={"by_work": "declared"})
+                incident._stop_escalation("acknowledged", by)
         return incident
 
     def _locked(self) -> Incident:
@@ -223,6 +232,22 @@ class Incident(Milestones, models.Model):
                         data=data)
             self._stop_escalation("acknowledged", by, name=name)
             self._bump()
+
+    def acknowledged_by_work(self, by, what: str) -> bool:
+        """The first tick, note or run by a person acknowledges an incident nobody acknowledged yet (one that came
+        from an alert): they are on it. Call with the row locked, inside the change's transaction; the timeline
+        says what counted. Returns whether it acknowledged now."""
+        if self.acknowledged_at is not None or not getattr(by, "pk", None) or self.status not in OPEN_STATUSES:
+            return False
+        now = timezone.now()
+        if Incident.objects.filter(pk=self.pk, acknowledged_at__isnull=True).update(
+                acknowledged_at=now, acknowledged_by=by) != 1:
+            return False
+        self.acknowledged_at, self.acknowledged_by = now, by
+        self._event(EventKind.ACKNOWLEDGED, by, f"Acknowledged by {_name(by)}: their {what} counts as one",
+                    data={"by_work": what})
+        self._stop_escalation("acknowledged", by)
+        return True
 
     def transition(self, to: str, *, by, revision: int | None = None, note: str = "",
                    source: str = EventSource.WEB) -> None:
@@ -311,6 +336,7 @@ class Incident(Milestones, models.Model):
             raise IncidentError("Keep a note under 10,000 characters.")
         with transaction.atomic():
             self._locked()
+            self.acknowledged_by_work(by, "note")
             event = self._event(EventKind.NOTE, by, text, data={"important": True} if important else None)
             self._bump()
         return event

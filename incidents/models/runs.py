@@ -70,6 +70,19 @@ class ExecutionTarget(models.Model):
             if not isinstance(value, list) or not all(isinstance(n, str) and _ENV_NAME.fullmatch(n) for n in value):
                 raise ValidationError({name: "A list of variable names, e.g. [\"API_TOKEN\"]."})
 
+    def refusal(self, script: str, language: str) -> str:
+        """Why this target's allow-list refuses `script`, with what to do about it; empty when it allows it.
+
+        Asked before anything is queued (the worker asks again before it runs anything)."""
+        from incidents.execution.policy import CommandRefused, check_allowed
+
+        try:
+            check_allowed(script, self.allowed_programs or [], language, target_name=self.name)
+        except CommandRefused as exc:
+            return (f"Not run: {exc} An admin can add it to the allowed programs of “{self.name}” "
+                    "(Admin → Execution targets), or choose another target.")
+        return ""
+
     @property
     def passes_through(self) -> set[str]:
         """The worker's environment variables a command here may be given."""
@@ -304,6 +317,8 @@ class CommandRun(models.Model):
             raise IncidentError(str(exc)) from None
         if plan.destructive and not understood_destructive:
             raise IncidentError("This command is destructive: tick “I understand this is destructive” to go on.")
+        if refused := target.refusal(plan.script, language):
+            raise IncidentError(refused)
         with transaction.atomic():
             incident = item.incident._locked()
             if incident.status == Status.CLOSED:
@@ -332,6 +347,7 @@ class CommandRun(models.Model):
                 raise AlreadyStarted(earlier) from None
             waits = " — awaiting a second person's approval" if plan.needs_approval else ""
             message = f"Requested run #{run.pk} on {target.name}{waits}: {_short(run.script)}"
+            incident.acknowledged_by_work(by, "command run")
             incident._event(EventKind.COMMAND, by, message, data=run._event_data())
             incident._bump(runs=True)
             if not plan.needs_approval:

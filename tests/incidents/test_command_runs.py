@@ -392,8 +392,19 @@ def test_a_program_the_worker_host_lacks_fails_with_a_plain_message(responder, t
     assert run.reason in command_events(run.incident)[-1]
 
 
-def test_a_program_the_target_does_not_allow_is_refused(responder, target):
+def test_a_program_the_target_does_not_allow_is_refused_before_it_is_queued(responder, target):
+    incident = make_incident(responder, commands=["hostname"])
+    with pytest.raises(IncidentError, match="'hostname' is not on the allow-list .* An admin can add it"):
+        CommandRun.request(item=item_of(incident), index=0, values={}, by=responder, target=target)
+    assert not CommandRun.objects.exists()
+
+
+def test_the_worker_refuses_a_program_taken_off_the_allow_list_after_queueing(responder, target):
+    target.allowed_programs = [*target.allowed_programs, "hostname"]
+    target.save()
     run = queued_run(responder, target, commands=["hostname"])
+    target.allowed_programs = [p for p in target.allowed_programs if p != "hostname"]
+    target.save()
     tasks.run_command(run.pk)
     run.refresh_from_db()
     assert run.state == "failed" and "hostname" in run.reason and run.output == ""
