@@ -13,9 +13,9 @@ MAX_SYMPTOMS = 10_000
 
 
 class DeclareForm(forms.Form):
+    # Optional: left empty, the title is made from the alert name or the first line of the symptoms.
     title = forms.CharField(
-        max_length=200, error_messages={"required": "Give the incident a title.",
-                                        "max_length": "Keep the title under 200 characters."})
+        max_length=200, required=False, error_messages={"max_length": "Keep the title under 200 characters."})
     severity = forms.ModelChoiceField(
         queryset=SeverityLevel.objects.all(), empty_label=None, widget=forms.RadioSelect,
         error_messages={"required": "Choose a severity.",
@@ -37,6 +37,13 @@ class DeclareForm(forms.Form):
         if problem := title_problem(title):
             raise forms.ValidationError(problem)
         return title
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("title") or "").strip() and not (cleaned.get("symptoms") or "").strip() \
+                and "title" not in self.errors and "symptoms" not in self.errors:
+            self.add_error("symptoms", "Paste the error or alert, or say what you see (or give a title).")
+        return cleaned
 
 
 class RevisionForm(forms.Form):

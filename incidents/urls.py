@@ -1,14 +1,14 @@
 from django.urls import path
 
-from . import command_urls, paging_urls, postmortem_urls, postmortem_views, views
+from . import command_urls, declare_views, paging_urls, postmortem_urls, postmortem_views, views
 
 app_name = "incidents"
 urlpatterns = [
     path("<int:pk>/poll/", views.poll, name="poll"),  # first: most requests the console serves are this one
     path("", views.incident_list, name="list"),
     path("live/", views.dashboard_poll, name="dashboard_poll"),
-    path("declare/", views.declare, name="declare"),
-    path("declare/suggest/", views.declare_suggest, name="declare_suggest"),
+    path("declare/", declare_views.declare, name="declare"),
+    path("declare/suggest/", declare_views.declare_suggest, name="declare_suggest"),
     path("postmortems/", postmortem_views.postmortem_list, name="postmortems"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),

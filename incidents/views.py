@@ -8,10 +8,8 @@ for htmx, the live fragments of the incident page.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
@@ -19,17 +17,16 @@ from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse, HttpResponseForbidden
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
-from runbooks.matching import match_runbooks
-from runbooks.models import Phase, Runbook, SeverityLevel
+from runbooks.models import Phase, SeverityLevel
 from runbooks.search import clean_query, search_runbooks
 
 from . import pagecache
 from .answers import answer_change
-from .forms import AttachForm, DeclareForm, NoteForm, RoleForm, SeverityForm, TransitionForm, first_error
+from .declare_views import _match
+from .forms import AttachForm, NoteForm, RoleForm, SeverityForm, TransitionForm, first_error
 from .models import (
     OPEN_STATUSES,
     ROLES,
@@ -37,7 +34,6 @@ from .models import (
     EventKind,
     EventSource,
     Incident,
-    IncidentError,
     Status,
     TimelineEvent,
 )
@@ -141,103 +137,6 @@ def incident_list(request):
     return render(request, "incidents/list.html", {
         "page": page, "severities": severities, "statuses": Status.choices, "status": status,
         "severity": severity, "problems": problems, "query": query.urlencode(),
-    })
-
-
-# --- declare ---------------------------------------------------------------------------------------
-
-@dataclass
-class Suggestion:
-    runbook: Runbook
-    score: float = 0.0
-    reasons: list[str] = field(default_factory=list)
-    checked: bool = False
-
-
-def _match(text: str, limit: int = 5) -> list[Suggestion]:
-    text = text.strip()
-    if not text:
-        return []
-    return [Suggestion(m.runbook, m.score, list(m.reasons)) for m in match_runbooks(text, limit=limit)]
-
-
-def _suggestions(text: str, selected_ids: set[int]) -> list[Suggestion]:
-    """Runbooks matching the text, plus the ones already chosen (kept, ticked, whatever the text says)."""
-    suggestions = _match(text)
-    shown = {s.runbook.pk for s in suggestions}
-    missing = selected_ids - shown
-    if missing:
-        suggestions += [Suggestion(r, reasons=["chosen"]) for r in Runbook.objects.filter(pk__in=missing)]
-    for s in suggestions:
-        s.checked = s.runbook.pk in selected_ids
-    return suggestions
-
-
-def _selected_runbooks(data) -> set[int]:
-    ids = set()
-    for value in data.getlist("runbooks"):
-        if value.isdigit():
-            ids.add(int(value))
-    return ids
-
-
-def _declare_text(data) -> str:
-    return "\n".join(v for v in (data.get("title", ""), data.get("symptoms", "")) if v)
-
-
-@permission_required("incidents.add_incident", raise_exception=True)
-def declare(request):
-    show_errors = False
-    if request.method == "POST":
-        form = DeclareForm(request.POST)
-        selected = _selected_runbooks(request.POST)
-        if "suggest" not in request.POST:
-            show_errors = True
-            if form.is_valid():
-                data = form.cleaned_data
-                commander = request.user if request.user.has_perm("incidents.command_incident") else None
-                try:
-                    incident = Incident.declare(
-                        title=data["title"], severity=data["severity"], service=data["service"],
-                        summary=data["symptoms"], by=request.user, commander=commander,
-                        runbooks=list(data["runbooks"]),
-                    )
-                except IncidentError as exc:
-                    form.add_error(None, str(exc))
-                else:
-                    messages.success(request, f"Declared {incident}.")
-                    return redirect(incident)
-        text = _declare_text(request.POST)
-    else:
-        initial: dict[str, Any] = {}
-        selected = _selected_runbooks(request.GET)
-        slug = request.GET.get("runbook")
-        if slug:
-            runbook = Runbook.objects.select_related("service").filter(slug=slug).first()
-            if runbook is None:
-                messages.error(request, f"There is no runbook “{slug}”.")
-            else:
-                selected.add(runbook.pk)
-                if runbook.service_id:
-                    initial["service"] = runbook.service_id
-        form = DeclareForm(initial=initial)
-        text = ""
-    return render(request, "incidents/declare.html", {
-        "form": form, "show_errors": show_errors, "severities": SeverityLevel.objects.all(),
-        "suggestions": _suggestions(text, selected), "text": text,
-    })
-
-
-@require_GET
-@permission_required("incidents.add_incident", raise_exception=True)
-def declare_suggest(request):
-    """The runbook suggestions as the person types (htmx); without JS the form's Suggest button does this."""
-    if not request.htmx:
-        query = request.GET.urlencode()
-        return redirect(f"{reverse('incidents:declare')}?{query}")
-    text = _declare_text(request.GET)
-    return render(request, "incidents/declare.html#suggestions", {
-        "suggestions": _suggestions(text, _selected_runbooks(request.GET)), "text": text,
     })
 
 

@@ -49,7 +49,9 @@ def test_a_commander_declares_with_a_runbook_and_becomes_commander(as_user, comm
     assert response.status_code == 302 and response["Location"] == incident.get_absolute_url()
     assert incident.commander == commander and incident.summary == "upstream timed out"
     assert incident.checklist.count() == 3
-    assert list(incident.timeline.values_list("kind", flat=True)) == ["declared", "role", "runbook"]
+    # Declaring in the browser is the declarer's acknowledgement: they are on it.
+    assert list(incident.timeline.values_list("kind", flat=True)) == ["declared", "role", "runbook", "acknowledged"]
+    assert incident.acknowledged_by == commander and incident.acknowledged_at == incident.declared_at
 
 
 def test_a_responder_declares_without_becoming_commander(as_user, responder, sev):
@@ -59,8 +61,9 @@ def test_a_responder_declares_without_becoming_commander(as_user, responder, sev
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"title": "", "severity": "SEV"}, "Give the incident a title."),
-    ({"title": "   ", "severity": "SEV"}, "Give the incident a title."),
+    ({"title": "", "severity": "SEV"}, "Paste the error or alert, or say what you see"),
+    ({"title": "   ", "severity": "SEV"}, "Paste the error or alert, or say what you see"),
+    ({"title": "", "symptoms": "\u2800\u2800", "severity": "SEV"}, "Give the incident a title."),
     ({"title": "x" * 201, "severity": "SEV"}, "Keep the title under 200 characters."),
     ({"title": "Broken", "severity": "999999"}, "That severity is not in the matrix"),
     ({"title": "Broken", "severity": "not-a-number"}, "That severity is not in the matrix"),
@@ -131,7 +134,7 @@ def test_the_dashboard_shows_checklist_progress_and_the_latest_event(as_user, vi
     incident.add_note("Rolled back the canary", by=commander)
     page = as_user(viewer).get(reverse("dashboard")).content.decode()
     assert "1 / 3" in page and "Rolled back the canary" in page
-    assert 'class="sev sev-1"' in page and "data-due=" in page
+    assert 'class="sev sev-1"' in page
 
 
 def test_the_dashboard_poll_answers_204_until_something_changes(as_user, viewer, incident, commander):
@@ -298,7 +301,8 @@ def test_htmx_posts_answer_with_live_fragments(as_user, responder, incident):
     assert response.status_code == 200 and "<html" not in page
     assert 'id="poller"' in page and 'hx-swap-oob="true"' in page
     assert 'hx-swap-oob="afterbegin:#timeline-list"' in page and "Done: Confirm p99 latency" in page
-    assert page.count('id="event-') == 1  # only the new event
+    # Only the new events: the tick, and the acknowledgement it counted as (nobody had acknowledged yet).
+    assert page.count('id="event-') == 2 and "their tick counts as one" in page
 
 
 def test_htmx_errors_come_back_as_a_message(as_user, responder, incident, commander):
