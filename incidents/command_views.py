@@ -57,25 +57,39 @@ def _answer(request, incident: Incident, change, success) -> HttpResponse:
 
 @permission_required("incidents.run_command", raise_exception=True)
 def run_new(request, pk, item_pk, index):
-    """Fill in a command's parameters, see exactly what will run, then dispatch it."""
+    """Fill in a command's parameters, see exactly what will run, then dispatch it.
+
+    From the incident page (htmx) it all happens in place, under the step: a command without parameters shows at
+    once what will run and on which target (one click), and a second click runs it; with parameters the form
+    opens there. The target's allow-list is asked before anything is queued. This page serves the same without
+    JavaScript.
+    """
     incident = _incident(pk)
     item = get_object_or_404(ChecklistItem.objects.select_related("incident_runbook__runbook",
                                                                   "incident_runbook__version"),
                              pk=item_pk, incident=incident)
+    in_place = bool(request.htmx)
     if index >= len(item.commands):  # a stale link, e.g. to a step whose runbook changed: say so on the incident
+        if in_place:
+            return render(request, "incidents/runs/_in_place.html", {"gone": True})
         messages.error(request, "That step has no such command to run.")
         return redirect(incident)
     command = item.commands[index]
     runnable = languages.is_runnable(command.get("language"))
     form = CommandRunForm(request.POST or None, item=item, index=index)
-    plan = None
-    if request.method == "POST" and runnable and form.is_valid():
+    if request.method == "GET" and in_place and runnable and not form.parameters \
+            and form.fields["target"].initial is not None:
+        # Nothing to fill in: show what will run on the default target now (the first click).
+        form = CommandRunForm({"target": form.fields["target"].initial}, item=item, index=index)
+    plan, refused = None, ""
+    if form.is_bound and runnable and form.is_valid():
         plan = form.plan
         plan.needs_approval = CommandRun.needs_second_person(incident, plan)
+        refused = form.cleaned_data["target"].refusal(plan.script, languages.normalise(command.get("language")))
         token = form.cleaned_data["previewed"]
         if request.POST.get("action") == "dispatch" and form.previewed_script_digest(token) != form.digest(plan.script):
             form.add_error(None, "What will run changed since you looked at it: check it again, then run it.")
-        elif request.POST.get("action") == "dispatch":
+        elif request.POST.get("action") == "dispatch" and not refused:
             try:
                 run = CommandRun.request(
                     item=item, index=index, values=form.values(), by=request.user,
@@ -83,21 +97,33 @@ def run_new(request, pk, item_pk, index):
                     preview_token=token,
                 )
             except AlreadyStarted as exc:
+                if in_place:
+                    return _dispatched(request, incident)
                 messages.info(request, str(exc))
                 return redirect(_runs_url(incident))
             except IncidentError as exc:
                 form.add_error(None, str(exc))
             else:
+                if in_place:  # the run shows under its step, from the runs panel sent with it
+                    return _dispatched(request, incident)
                 if run.state == CommandRun.State.AWAITING_APPROVAL:
                     messages.success(request, f"Run #{run.pk} is waiting for a second person to approve it.")
                 else:
                     messages.success(request, f"Run #{run.pk} is queued on {run.target.name}.")
                 return redirect(_runs_url(incident))
-    return render(request, "incidents/runs/new.html", {
+    context = {
         "incident": incident, "item": item, "index": index, "command": command, "form": form, "plan": plan,
-        "runnable": runnable, "no_targets": not form.fields["target"].queryset.exists(),
+        "runnable": runnable, "no_targets": not form.fields["target"].queryset.exists(), "refused": refused,
         "preview_token": form.preview_token(plan.script) if plan else "",
-    })
+        "slot": f"run-slot-{item.pk}-{index}",
+    }
+    return render(request, "incidents/runs/_in_place.html" if in_place else "incidents/runs/new.html", context)
+
+
+def _dispatched(request, incident: Incident) -> HttpResponse:
+    """The run went: the form under the step closes, and the runs panel comes along (out of band), from which the
+    page shows the run under its step (static/js/console.js)."""
+    return render(request, "incidents/runs/_in_place.html", {"dispatched": True, "incident": incident})
 
 
 @permission_required("incidents.view_incident", raise_exception=True)

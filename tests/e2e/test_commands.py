@@ -24,16 +24,22 @@ def test_a_commander_dispatches_a_command_and_sees_its_output_stream_in(
 
     page = new_page(commander)
     page.goto(f"/incidents/{incident.pk}/")
-    page.locator("a[href$='/commands/0/run/']").first.click()
-    page.get_by_role("button", name="Show what will run").click()
-    assert page.locator("#script").inner_text().strip() == LOOP
+    # Run where you read: one click shows, under the step, exactly what will run and where; a second runs it.
+    page.get_by_role("link", name="Run", exact=True).first.click()
+    slot = page.locator(".run-slot").first
+    slot.locator("pre.script").wait_for(timeout=5_000)
+    assert slot.locator("pre.script").inner_text().strip() == LOOP
+    assert slot.locator("select[name=target] option:checked").inner_text() == "local"
     page.screenshot(path=str(tmp_path / "preview.png"), full_page=True)
-    page.get_by_role("button", name="Run it").click()
-    page.wait_for_url(f"**/incidents/{incident.pk}/#runs")
+    slot.get_by_role("button", name="Run it").click()
+    assert page.url.endswith(f"/incidents/{incident.pk}/")  # no page change
 
     # Locators, not wait_for_function: the Content-Security-Policy forbids the eval a string predicate needs.
-    page.locator("#runs [data-state=running] pre.output", has_text="step 1").wait_for(timeout=10_000)
-    assert "step 3" not in page.locator("#runs pre.output").first.inner_text()  # seen while the command runs
+    step = page.locator(".step-runs").first
+    step.locator("[data-state=running] pre.output", has_text="step 1").wait_for(timeout=10_000)
+    assert "step 3" not in step.locator("pre.output").inner_text()  # seen under its step while it runs
+    assert slot.inner_text().strip() == ""  # the form closed; no "queued" message is left behind
+    page.locator("#runs [data-state=running] pre.output", has_text="step 1").wait_for(timeout=5_000)
     page.locator("#runs").screenshot(path=str(tmp_path / "running.png"))
     run = CommandRun.objects.get()
 
@@ -42,10 +48,18 @@ def test_a_commander_dispatches_a_command_and_sees_its_output_stream_in(
     skip.locator("summary").click()
     page.locator("#runs [data-state=succeeded]").first.wait_for(state="attached", timeout=15_000)
     assert skip.get_attribute("open") is not None  # the checklist was not refreshed under the open form
+    assert page.locator("#live-hold").is_visible()  # and the page says the rest waits
     skip.locator("summary").click()  # closed again: the poll brings the rest
     page.locator("#timeline-list", has_text=f"Run #{run.pk} succeeded").wait_for(timeout=10_000)
     run.refresh_from_db()
     assert run.output == "step 1\nstep 2\nstep 3\n"
+    # The output stays under its step once it ended, with a way to mark the step done.
+    step.locator("[data-state=succeeded] pre.output", has_text="step 3").wait_for(timeout=5_000)
+    page.screenshot(path=str(tmp_path / "succeeded.png"), full_page=True)
+    step.get_by_role("button", name="Mark step done").click()
+    page.locator("#checklists li[data-state=done]").wait_for(timeout=5_000)
+    assert "step 3" in step.locator("pre.output").inner_text()
+    assert step.get_by_role("button", name="Mark step done").count() == 0
     page.locator("#runs details summary").first.click()
     assert "step 3" in page.locator("#runs details pre.output").inner_text()
     for scheme in ("light", "dark"):

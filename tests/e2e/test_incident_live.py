@@ -45,8 +45,10 @@ def test_a_tick_reaches_a_second_browser_without_a_reload(commander, responder, 
     page.goto("/incidents/declare/")
     page.fill("#id_title", "Checkout returns 504 on order submit")
     page.locator(".sev-option", has_text="SEV2").click()
-    page.fill("#id_symptoms", ERROR)
-    suggested = page.locator(f'#suggestions input[value="{runbook.pk}"]')
+    with page.expect_response(lambda r: "/declare/suggest/" in r.url) as asked:
+        page.fill("#id_symptoms", ERROR)
+    assert "csrfmiddlewaretoken" not in asked.value.url  # no token in a URL
+    suggested = page.locator(f'#suggestions input[name=runbooks][value="{runbook.pk}"]')
     suggested.wait_for()
     assert page.locator("#suggestions").get_by_text("Disk full").count() == 0
     suggested.check()

@@ -67,7 +67,8 @@ def test_a_changed_poll_returns_only_new_events_and_oob_fragments(client, viewer
         assert part in body
     assert body.count('hx-swap-oob="true"') >= 4
     assert 'hx-swap-oob="afterbegin:#timeline-list"' in body
-    assert body.count('id="event-') == 1 and "Done: Check the queue depth" in body
+    # The new events only: the tick, and the acknowledgement it counts as (nobody had acknowledged).
+    assert body.count('id="event-') == 2 and "Done: Check the queue depth" in body
     assert "1 / 2" in body
     assert 'id="runs"' not in body  # no run changed: the runs panel stays as it is
 
