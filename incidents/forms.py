@@ -54,7 +54,14 @@ class RevisionForm(forms.Form):
 
 class TransitionForm(RevisionForm):
     to = forms.ChoiceField(choices=Status.choices, error_messages={"invalid_choice": "That is not a status."})
-    note = forms.CharField(required=False, max_length=500)
+    note = forms.CharField(required=False, max_length=500,
+                           error_messages={"max_length": "Keep the summary under 500 characters."})
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("to") == Status.RESOLVED and not (cleaned.get("note") or "").strip():
+            self.add_error("note", "Say in a line what resolved it: the summary goes on the timeline.")
+        return cleaned
 
 
 class SeverityForm(RevisionForm):

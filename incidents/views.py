@@ -255,6 +255,7 @@ def _page_context(request, incident: Incident, *, after: int | None = None) -> d
         "last_event_id": last_id, "kind": kind, "kinds": EventKind.choices,
         "roles": [(key, label, getattr(incident, key)) for key, label in ROLES.items()],
         "statuses": [(s, Status(s).label) for s in incident.allowed_transitions],
+        "allowed_statuses": incident.allowed_transitions, "items_open": total - done,
     }
 
 

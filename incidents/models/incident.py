@@ -276,7 +276,9 @@ class Incident(Milestones, models.Model):
             Incident.objects.filter(pk=self.pk).update(**changes)
             for k, v in changes.items():
                 setattr(self, k, v)
-            message = f"{Status(old).label} → {Status(to).label}" + (f": {note}" if note else "")
+            reopened = old == Status.RESOLVED and to in OPEN_STATUSES
+            message = ("Reopened: " if reopened else "") + f"{Status(old).label} → {Status(to).label}" \
+                + (f": {note}" if note else "")
             self._event(EventKind.STATUS, by, message, data={"from": old, "to": to, "note": note}, source=source)
             if to in (Status.RESOLVED, Status.CLOSED):
                 self._stop_escalation("resolved", by)

@@ -32,7 +32,9 @@ def test_resolve_draft_write_publish_and_see_the_action_item_on_the_dashboard(co
 
     page = new_page(commander)
     page.goto(incident.get_absolute_url())
-    page.get_by_role("button", name="Resolved").click()
+    page.locator("#incident-header summary", has_text="Resolve…").click()
+    page.fill("#resolve-note", "Restarted the consumers")
+    page.get_by_role("button", name="Resolve", exact=True).click()
     page.locator("#incident-header .status-big", has_text="Resolved").wait_for()
     page.locator(".closing-needs", has_text="A postmortem is required").wait_for()
     page.get_by_role("link", name="Postmortem & milestones").click()
