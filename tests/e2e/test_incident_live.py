@@ -68,6 +68,8 @@ def test_a_tick_reaches_a_second_browser_without_a_reload(commander, responder, 
     watched.and_(watcher.locator('[data-state="done"]')).wait_for(timeout=10_000)
     assert "Done: Confirm the 504 rate" in watcher.locator("#timeline-list").inner_text()
     assert page.locator(f"#item-{item.pk}").get_attribute("data-state") == "done"
+    following = incident.checklist.order_by("order")[1]
+    page.locator(f"#item-{following.pk} .tick-button:focus").wait_for(timeout=5_000)  # focus moved on to it
 
     page.fill("#note-text", "504s started with the 09:10 deploy")
     page.get_by_role("button", name="Add note").click()
