@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/roles/", views.assign_role, name="role"),
     path("<int:pk>/runbooks/", views.attach, name="attach"),
     path("<int:pk>/runbooks/find/", views.attach_search, name="attach_search"),
+    path("<int:pk>/runbooks/<int:link_pk>/follow/", views.follow_runbook, name="follow_runbook"),
     path("<int:pk>/notes/", views.add_note, name="note"),
     path("<int:pk>/items/<int:item_pk>/", views.item_action, name="item"),
     *command_urls.urlpatterns,

@@ -34,6 +34,7 @@ from .models import (
     EventKind,
     EventSource,
     Incident,
+    IncidentRunbook,
     Status,
     TimelineEvent,
 )
@@ -449,3 +450,12 @@ def item_action(request, pk, item_pk):
     else:
         return answer_change(request, None, refused="Choose tick, skip or undo.", **_answers(request, incident))
     return _attempt(request, incident, change)
+
+
+@permission_required("incidents.command_incident", raise_exception=True)
+@require_POST
+def follow_runbook(request, pk, link_pk):
+    """Move a checklist pinned to an older runbook version to the latest (IncidentRunbook.follow_current)."""
+    incident = _incident(pk)
+    link = get_object_or_404(IncidentRunbook, pk=link_pk, incident=incident)
+    return _attempt(request, incident, lambda: link.follow_current(by=request.user))

@@ -29,6 +29,7 @@ ACCESS: dict[str, tuple[str | None, str]] = {
     "incidents:poll": ("viewer", "get"),
     "incidents:acknowledge": ("responder", "post-only"),
     "incidents:transition": ("commander", "post-only"),
+    "incidents:follow_runbook": ("commander", "post-only"),
     "incidents:severity": ("commander", "post-only"),
     "incidents:role": ("commander", "post-only"),
     "incidents:attach": ("commander", "post-only"),
@@ -115,7 +116,7 @@ def url_args(db, commander):
     item = incident.checklist.first()
     args = {"pk": incident.pk, "slug": runbook.slug, "item_pk": item.pk, "number": 1, "version": 1,
             "a": 1, "b": 1, "run_pk": 1, "token": "x", "index": 0, "incident_id": incident.pk, "item_id": item.pk,
-            "key": "root_cause"}
+            "key": "root_cause", "link_pk": incident.runbooks.first().pk}
     try:
         from incidents.models import CommandRun, ExecutionTarget
 

@@ -30,6 +30,66 @@ class IncidentRunbook(models.Model):
     def __str__(self) -> str:
         return f"{self.runbook} v{self.version.number}"
 
+    def follow_current(self, *, by) -> RunbookVersion:
+        """Move this checklist to the runbook's latest version: open steps follow it, done steps keep what was done.
+
+        Steps are matched by heading and text. A done or skipped step stays as it was (its commands as pinned);
+        an open step still in the new version takes its new place and commands; an open step the new version
+        dropped goes (a run of it keeps its record); a new step is added open. One timeline event says so.
+        """
+        with transaction.atomic():
+            incident = Incident.objects.select_for_update().get(pk=self.incident_id)
+            if incident.status == Status.CLOSED:
+                raise IncidentError("The incident is closed; its checklists can no longer change.")
+            link = IncidentRunbook.objects.select_for_update().select_related("version", "runbook").get(pk=self.pk)
+            newest = link.runbook.current_version()
+            if newest is None or newest.number <= link.version.number:
+                raise IncidentError(f"The checklist already follows the latest version (v{link.version.number}).")
+            steps = newest.snapshot.get("steps", [])
+            items = {}
+            for item in link.items.order_by("order"):
+                items.setdefault((item.heading, item.text), []).append(item)
+            kept_done = added = followed = 0
+            changed, created = [], []
+            for order, step in enumerate(steps):
+                key = (step.get("heading") or "", step.get("text") or "")
+                same = items.get(key) or []
+                item = same.pop(0) if same else None
+                if item is None:
+                    created.append(ChecklistItem(
+                        incident=incident, incident_runbook=link, order=order, phase=step.get("phase") or Phase.OTHER,
+                        heading=key[0], text=key[1], commands=step.get("commands", [])))
+                    added += 1
+                    continue
+                item.order = order
+                if item.state == ChecklistItem.State.OPEN:
+                    item.phase, item.commands = step.get("phase") or Phase.OTHER, step.get("commands", [])
+                    followed += 1
+                else:
+                    kept_done += 1
+                changed.append(item)
+            leftovers = [i for group in items.values() for i in group]
+            dropped = [i.pk for i in leftovers if i.state == ChecklistItem.State.OPEN]
+            for n, item in enumerate(i for i in leftovers if i.state != ChecklistItem.State.OPEN):
+                item.order = len(steps) + n  # done in the old version, not in the new: kept, after the rest
+                changed.append(item)
+                kept_done += 1
+            ChecklistItem.objects.filter(pk__in=dropped).delete()
+            ChecklistItem.objects.bulk_update(changed, ["order", "phase", "commands"])
+            ChecklistItem.objects.bulk_create(created)
+            old = link.version.number
+            IncidentRunbook.objects.filter(pk=link.pk).update(version=newest)
+            self.version = newest
+            incident._event(
+                EventKind.RUNBOOK, by,
+                f"Checklist “{link.runbook.title}” updated from v{old} to v{newest.number}: {followed + added} open "
+                f"step{'s' if followed + added != 1 else ''} follow the new version ({added} new, {len(dropped)} "
+                f"dropped); {kept_done} done or skipped kept as they were",
+                data={"runbook": link.runbook_id, "from": old, "to": newest.number, "added": added,
+                      "dropped": len(dropped), "kept": kept_done})
+            incident._bump()
+        return newest
+
 
 class ChecklistItem(models.Model):
     """A step copied from a pinned runbook version; ticked, skipped or reopened by someone, at a time."""
