@@ -60,7 +60,7 @@ def _incident_with(language: str, text: str, by):
     ("sh", "echo hello", True),
 ])
 def test_the_run_link_the_run_form_and_the_model_agree(as_user, responder, language, text, runs):
-    target = ExecutionTarget.objects.create(name="local", allowed_programs=["echo", "kubectl"], is_default=True,
+    target = ExecutionTarget.objects.create(name="local", allowed_programs=["echo", "kubectl", "psql"], is_default=True,
                                             sql_dsn_env="DSN")
     incident = _incident_with(language, text, responder)
     item = incident.checklist.get()
