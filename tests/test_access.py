@@ -20,6 +20,7 @@ ACCESS: dict[str, tuple[str | None, str]] = {
     "login": (None, "get"),
     "logout": ("viewer", "post-only"),
     "dashboard": ("viewer", "get"),
+    "wall": ("viewer", "get"),
     "incidents:list": ("viewer", "get"),
     "incidents:declare": ("responder", "get"),
     "incidents:postmortems": ("viewer", "get"),
