@@ -16,6 +16,11 @@ def favicon(request):
     return redirect(static_url("favicon.svg"))
 
 
+admin.site.site_header = "Incident Console · admin"  # the admin is the console's, not "Django administration"
+admin.site.site_title = "Incident Console admin"
+admin.site.index_title = "Runbooks, people, paging and how commands run"
+
+
 # Patterns are tried in order: incidents first, as every open incident page polls there every second.
 urlpatterns = [
     path("incidents/", include("incidents.urls")),

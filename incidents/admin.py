@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
+from accounts.adminfields import LinesAdminMixin
 from accounts.adminkit import ReadOnlyAdminMixin
 from accounts.audit import AuditedAdminMixin
 
@@ -48,12 +49,22 @@ class TimelineEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 # --- command runs (execution targets and a read-only record of runs) -----------------------------
 
 
+ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+
+
 @admin.register(ExecutionTarget)
-class ExecutionTargetAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class ExecutionTargetAdmin(AuditedAdminMixin, LinesAdminMixin, admin.ModelAdmin):
     list_display = ("name", "queue", "is_default", "timeout_seconds", "output_cap_bytes", "worker_isolation")
     list_filter = ("queue", "is_default")
     search_fields = ("name", "queue")
     readonly_fields = ("worker_said", "refused_options")
+    lines_fields = {
+        "allowed_programs": {"pattern": r"[\w.+-]+", "what": "a program name (e.g. kubectl)",
+                             "help_text": "Programs commands here may start, e.g. kubectl, psql, curl."},
+        "env_passthrough": {"pattern": ENV_NAME, "what": "a variable name (letters, digits, _)"},
+        "secret_parameters": {"pattern": ENV_NAME, "what": "a parameter name (letters, digits, _)"},
+    }
+    pairs_fields = {"environment": {"key_pattern": ENV_NAME, "what": "a variable name (letters, digits, _)"}}
     fieldsets = (
         (None, {"fields": ("name", "queue", "is_default")}),
         ("How its worker runs commands", {"fields": ("worker_said",)}),

@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from accounts.adminfields import LinesAdminMixin
 from accounts.adminkit import ReadOnlyAdminMixin
 from accounts.audit import AuditedAdminMixin
 
@@ -24,7 +25,7 @@ from .models import Alert, AlertDelivery, AlertGroup, Integration
 
 
 @admin.register(Integration)
-class IntegrationAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class IntegrationAdmin(AuditedAdminMixin, LinesAdminMixin, admin.ModelAdmin):
     list_display = ("name", "kind", "token_hint", "default_severity", "default_service", "resolved_mitigates",
                     "is_active", "created_at")
     list_filter = ("kind", "is_active")
@@ -36,6 +37,10 @@ class IntegrationAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "severity_label", "severity_map", "default_severity", "default_service", "resolved_mitigates")}),
     )
     actions = ["new_token"]
+    pairs_fields = {"severity_map": {"what": "a label value", "help_text": (
+        "Label value = severity level name or alias, e.g. page = SEV1. Values not listed are looked up among "
+        "the levels' names and aliases; then critical → the top level, warning → the level two below it; "
+        "anything else → the default level.")}}
 
     @admin.display(description="webhook URL")
     def webhook(self, obj):

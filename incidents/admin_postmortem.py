@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from accounts.adminfields import LinesAdminMixin
 from accounts.adminkit import ReadOnlyAdminMixin
 from accounts.audit import AuditedAdminMixin
 
@@ -12,10 +13,13 @@ from .models import ActionItem, Postmortem, PostmortemPolicy
 
 
 @admin.register(PostmortemPolicy)
-class PostmortemPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class PostmortemPolicyAdmin(AuditedAdminMixin, LinesAdminMixin, admin.ModelAdmin):
     """One row: which severities need a postmortem, the impact limit, action-item due days by rank."""
 
     filter_horizontal = ("severities",)
+    lines_fields = {"due_days": {"cast": int, "pattern": r"\d{1,4}", "what": "a whole number of days",
+                                 "help_text": "Days until an action item is due, by severity rank, most severe "
+                                              "first (7, then 14, ...)."}}
 
     def has_add_permission(self, request) -> bool:
         return not PostmortemPolicy.objects.exists()

@@ -2,9 +2,10 @@
 matrix, imported documents, and an "Import documents" page (contacts, services, rotations and escalation
 policies: runbooks/admin_oncall.py).
 
-Stock Django admin has no nested inlines, so a runbook's page edits its steps inline and each step
-row links ("Change") to the step's own page, where its commands are edited inline. Saving either page
-records a runbook version in the admin's transaction.
+Stock Django admin has no nested inlines, so a runbook's page edits its steps inline, each step with its
+commands as text (one box, "---" on a line between two commands); each step row links ("Change") to the
+step's own page, where each command's language, destructive override and approval are edited. Saving either
+page records a runbook version in the admin's transaction.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.db import models, transaction
-from django.db.models import Count
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from accounts.adminfields import LabelledTabularInline, LinesAdminMixin
 from accounts.audit import AuditedAdminMixin
 from runbooks import admin_oncall  # noqa: F401 - registers people, teams, channels, rotations and policies
 from runbooks.models import Command, Runbook, SeverityLevel, SourceDocument, Step
@@ -24,27 +25,89 @@ from runbooks.models import Command, Runbook, SeverityLevel, SourceDocument, Ste
 VERSIONS_SHOWN = 10
 
 
-class StepInline(admin.TabularInline):
+COMMAND_BREAK = "---"
+
+
+def split_commands(text: str) -> list[str]:
+    """The commands box: commands separated by a line holding only ---; blank commands dropped."""
+    commands, lines = [], []
+    for line in (text or "").replace("\r\n", "\n").split("\n"):
+        if line.strip() == COMMAND_BREAK:
+            commands.append("\n".join(lines).strip("\n"))
+            lines = []
+        else:
+            lines.append(line)
+    commands.append("\n".join(lines).strip("\n"))
+    return [c for c in commands if c.strip()]
+
+
+class StepForm(forms.ModelForm):
+    """A step with its commands in one box, on the runbook's own page."""
+
+    commands_text = forms.CharField(
+        label="Commands", required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 56, "class": "commands-text", "spellcheck": "false"}),
+        help_text=f"Exactly as they run; a line with only {COMMAND_BREAK} between two commands.",
+    )
+
+    class Meta:
+        model = Step
+        fields = ("order", "phase", "heading", "text", "checkbox")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            texts = [c.text for c in self.instance.commands.all()]  # prefetched by StepInline
+            self.initial["commands_text"] = f"\n{COMMAND_BREAK}\n".join(texts)
+
+    def save(self, commit: bool = True) -> Step:
+        step = super().save(commit)
+        if commit:
+            self.save_commands(step)
+        return step
+
+    def save_commands(self, step: Step) -> None:
+        """Commands follow the box: one whose text is unchanged keeps its language and flags wherever it moved;
+        an edited one keeps them in its place; new ones are added, removed ones deleted."""
+        if self.add_prefix("commands_text") not in self.data or "commands_text" not in self.changed_data:
+            return  # a form without the box (a script posting the step alone) leaves the commands as they are
+        wanted = split_commands(self.cleaned_data["commands_text"])
+        existing = list(step.commands.all())
+        by_text = {}
+        for command in existing:
+            by_text.setdefault(command.text, []).append(command)
+        kept: list[Command | None] = [by_text[t].pop(0) if by_text.get(t) else None for t in wanted]
+        spare = [c for c in existing if c not in kept]
+        for order, (text, command) in enumerate(zip(wanted, kept, strict=True)):
+            if command is None:
+                command = spare.pop(0) if spare else Command(step=step, language=_language(existing))
+            command.order, command.text = order, text
+            command.save()
+        for command in spare:
+            command.delete()
+
+
+def _language(commands: list[Command]) -> str:
+    return commands[0].language if commands else Command._meta.get_field("language").default
+
+
+class StepInline(LabelledTabularInline):
     model = Step
-    fields = ("order", "phase", "heading", "text", "checkbox", "command_count")
-    readonly_fields = ("command_count",)
+    form = StepForm
+    fields = ("order", "phase", "heading", "text", "commands_text", "checkbox")
     extra = 0
-    show_change_link = True  # the step's own page edits its commands
+    show_change_link = True  # the step's own page: each command's language, destructive override, approval
     formfield_overrides = {
-        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 48})},
-        models.CharField: {"widget": forms.TextInput(attrs={"size": 24})},
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})},
+        models.CharField: {"widget": forms.TextInput(attrs={"size": 20})},
     }
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_commands=Count("commands"))
-
-    @admin.display(description="commands")
-    def command_count(self, obj: Step) -> int:
-        return getattr(obj, "_commands", 0)
+        return super().get_queryset(request).prefetch_related("commands")
 
 
 @admin.register(Runbook)
-class RunbookAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class RunbookAdmin(AuditedAdminMixin, LinesAdminMixin, admin.ModelAdmin):
     list_display = ("title", "key", "service", "version", "source", "updated_at")
     list_filter = ("service", "source")
     list_select_related = ("service", "source")
@@ -57,9 +120,8 @@ class RunbookAdmin(AuditedAdminMixin, admin.ModelAdmin):
         ("History", {"fields": ("versions_list", "created_at", "updated_at")}),
     )
     inlines = [StepInline]
-    formfield_overrides = {
-        models.JSONField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 60})},
-    }
+    lines_fields = {"alerts": {"help_text": "Alert names it answers."},
+                    "error_patterns": {"help_text": "Error text it answers, as it appears in logs."}}
     change_list_template = "admin/runbooks/runbook/change_list.html"
 
     @admin.display(description="Preview")
@@ -116,7 +178,7 @@ class RunbookAdmin(AuditedAdminMixin, admin.ModelAdmin):
 # --- steps and their commands ------------------------------------------------------------------------
 
 
-class CommandInline(admin.TabularInline):
+class CommandInline(LabelledTabularInline):
     model = Command
     fields = ("order", "language", "text", "parameters", "destructive", "destructive_override", "needs_approval")
     readonly_fields = ("parameters", "destructive")
@@ -158,9 +220,11 @@ class StepAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SeverityLevel)
-class SeverityLevelAdmin(admin.ModelAdmin):
+class SeverityLevelAdmin(LinesAdminMixin, admin.ModelAdmin):
     list_display = ("name", "rank", "response_minutes", "response_text", "description")
     ordering = ("rank",)
+    lines_fields = {"aliases": {"help_text": "Other names for this level, e.g. P1 or Critical."},
+                    "examples": {"help_text": "What this level looks like."}}
 
 
 @admin.register(SourceDocument)

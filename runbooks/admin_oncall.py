@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
+from accounts.adminfields import LabelledTabularInline, LinesAdminMixin
 from accounts.audit import AuditedAdminMixin
 from runbooks.models import (
     Channel,
@@ -135,14 +136,14 @@ class ServiceAdmin(admin.ModelAdmin):
 
 # --- rotations ------------------------------------------------------------------------------------------
 
-class RotationMemberInline(admin.TabularInline):
+class RotationMemberInline(LabelledTabularInline):
     model = RotationMember
     fields = ("position", "person")
     autocomplete_fields = ("person",)
     extra = 0
 
 
-class RotationOverrideInline(admin.TabularInline):
+class RotationOverrideInline(LabelledTabularInline):
     model = RotationOverride
     fields = ("person", "starts_at", "ends_at", "reason")
     autocomplete_fields = ("person",)
@@ -189,10 +190,11 @@ class TierFormSet(BaseInlineFormSet):
             raise ValidationError(problems)
 
 
-class EscalationTierInline(admin.TabularInline):
+class EscalationTierInline(LinesAdminMixin, LabelledTabularInline):
     model = EscalationTier
     formset = TierFormSet
     fields = ("order", "contacts", "rotations", "delay_minutes", "notify_names", "action")
+    lines_fields = {"notify_names": {"help_text": "Names as the source document gave them."}}
     autocomplete_fields = ("contacts", "rotations")
     extra = 0
 
