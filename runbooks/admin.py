@@ -46,7 +46,7 @@ class StepForm(forms.ModelForm):
 
     commands_text = forms.CharField(
         label="Commands", required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 56, "class": "commands-text", "spellcheck": "false"}),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 38, "class": "commands-text", "spellcheck": "false"}),
         help_text=f"Exactly as they run; a line with only {COMMAND_BREAK} between two commands.",
     )
 
@@ -98,8 +98,8 @@ class StepInline(LabelledTabularInline):
     extra = 0
     show_change_link = True  # the step's own page: each command's language, destructive override, approval
     formfield_overrides = {
-        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})},
-        models.CharField: {"widget": forms.TextInput(attrs={"size": 20})},
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 30})},
+        models.CharField: {"widget": forms.TextInput(attrs={"size": 14})},
     }
 
     def get_queryset(self, request):
