@@ -19,9 +19,11 @@ cannot be used.
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import random
 import smtplib
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -156,10 +158,17 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The certificate store, loaded once per process: loading it cost each delivery task ~40 ms, a fifth of
+    sending fifty pages. Never changed once made; the same store httpx loads by default (trust_env off)."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 def chat_client() -> httpx.Client:
     """An HTTP client for webhooks (a `with` block closes it); several posts can share one."""
     timeout = httpx.Timeout(settings.WEBHOOK_TIMEOUT_SECONDS, connect=min(3.0, settings.WEBHOOK_TIMEOUT_SECONDS))
-    return httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False,
+    return httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls_context(),
                         limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
                         headers={"User-Agent": "incident-console"})
 

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from runbooks import bulk
 from runbooks.escalation_plan import Directory, PlannedTarget, advance
 from runbooks.models import CHAT, EMAIL, Contact, EscalationPolicy
 
@@ -76,11 +77,11 @@ class _Batch:
 
     def write(self) -> list[int]:
         """Store it all; returns the ids of the pages to send."""
-        Page.objects.bulk_create(self.pages)
+        bulk.insert(self.pages)
         for page in self.skipped:
             self.event(page.incident_id, EventKind.NOTIFICATION, f"Could not page {page.name}: {page.error}",
                        data={"page": page.pk, "state": page.state, "tier": page.tier})
-        TimelineEvent.objects.bulk_create(self.events)
+        bulk.insert(self.events)
         if self.incidents and self.bump:
             Incident.objects.filter(pk__in=self.incidents).update(revision=F("revision") + 1, updated_at=self.now)
         return [p.pk for p in self.pages if p.state == Page.State.PENDING]
@@ -134,10 +135,13 @@ def _taken(escalations: list[Escalation], positions: set[tuple[int, int]]) -> se
     return set(rows)
 
 
-def _fire(escalations: list[Escalation], batch: _Batch, *, by=None, reason: str = "") -> None:
-    """Page the tier each escalation stands at, then move it on (all in the caller's transaction)."""
+def _fire(escalations: list[Escalation], batch: _Batch, *, by=None, reason: str = "",
+          taken_all: set | None = None) -> None:
+    """Page the tier each escalation stands at, then move it on (all in the caller's transaction).
+    `taken_all`: the outbox keys already written for these positions, when the caller knows them."""
     directory = Directory([e.snapshot for e in escalations])
-    taken_all = _taken(escalations, {(e.next_tier, e.next_repeat) for e in escalations})
+    if taken_all is None:
+        taken_all = _taken(escalations, {(e.next_tier, e.next_repeat) for e in escalations})
     for esc in escalations:
         tiers, incident_id = esc.tiers, esc.incident_id
         if esc.next_tier >= len(tiers):
@@ -223,12 +227,16 @@ def start_escalation(incident: Incident, *, by=None) -> Escalation:
     now = timezone.now()
     policy, snap = _snapshot(incident)
     batch = _Batch(now, bump=False)  # the incident was created in this transaction
-    esc = Escalation.objects.create(incident=incident, policy=policy, snapshot=snap, started_at=now,
-                                    state=State.ACTIVE if snap.get("tiers") else State.NO_POLICY,
-                                    next_due_at=now if snap.get("tiers") else None)
+    esc = Escalation(incident=incident, policy=policy, snapshot=snap, started_at=now,
+                     state=State.ACTIVE if snap.get("tiers") else State.NO_POLICY,
+                     next_due_at=now if snap.get("tiers") else None)
     if snap.get("tiers"):  # without a policy the panel says so; the timeline records only what happened
-        _fire([esc], batch, reason="")
-    _commit(batch, [esc])
+        # Fired before it is stored, so the row is written once where tier 1 left it (an INSERT, then an
+        # UPDATE of every field, cost a declare more than the rest of the escalation). Nothing is in the
+        # outbox for an incident declared in this transaction: nothing to look up.
+        _fire([esc], batch, reason="", taken_all=set())
+    esc.save(force_insert=True)
+    _commit(batch, [])
     return esc
 
 

@@ -79,9 +79,20 @@ class Directory:
         self.rotations = Rotation.objects.prefetch_related(
             Prefetch("memberships", RotationMember.objects.select_related("person")), "overrides__person",
         ).in_bulk(rotation_ids) if rotation_ids else {}
+        self._resolved: dict[tuple, PlannedTarget] = {}
 
     def resolve(self, target: dict, at: datetime) -> PlannedTarget:
-        """Whom a snapshot target means at `at`, and how each is paged (or why they cannot be)."""
+        """Whom a snapshot target means at `at`, and how each is paged (or why they cannot be).
+
+        Worked out once per target and moment: a tick firing a thousand escalations of one policy asks the
+        same question a thousand times. Callers read the answer and never change it."""
+        key = (str(target.get("key", "")), target.get("name"), at)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = self._resolve(target, at)
+        return found
+
+    def _resolve(self, target: dict, at: datetime) -> PlannedTarget:
         kind, _, pk = str(target.get("key", "")).partition(":")
         name = target.get("name") or "?"
         if kind == "contact":
