@@ -30,7 +30,7 @@ def _incr(key: str, ttl: int) -> int:
         backend = cache
         name = backend.make_and_validate_key(key)
         client = backend._cache.get_client(name, write=True)
-        pipe = client.pipeline()
+        pipe = client.pipeline(transaction=False)  # one round trip; INCR alone is atomic, EXPIRE only renews
         pipe.incr(name)
         pipe.expire(name, ttl)
         return int(pipe.execute()[0])

@@ -141,9 +141,12 @@ def receive(integration: Integration, kind: str, body: bytes, *, headers: dict, 
     delivery.group_key = group_in.key
     delivery.fingerprints = [a.fingerprint for a in group_in.alerts]
     try:
+        done, seen = _repeats_at_once(integration, group_in, delivery)
+        if done:
+            return delivery
         with transaction.atomic():
-            _apply(integration, group_in, delivery)
-            delivery.save()
+            _apply(integration, group_in, delivery, seen)
+            _save_new(delivery)
     except Exception as exc:  # a fault of ours or of the database: keep the line, let the sender retry
         logger.exception("alert delivery for integration %s failed", integration.pk)
         delivery.pk = None
@@ -230,6 +233,46 @@ def _open_group(integration: Integration, group_in: GroupIn, now, *, known_missi
     raise RuntimeError("the alert group kept changing under this delivery")
 
 
+def _open_group_seen(integration: Integration, key: str) -> tuple | None:
+    """(pk, opened at, incident id, incident status) of the open group for this key, or None; unlocked.
+    Asked on every delivery, so in plain SQL: building the ORM query cost more than running it."""
+    quote = connection.ops.quote_name
+    group_table, incident_table = quote(AlertGroup._meta.db_table), quote(Incident._meta.db_table)
+    sql = (f"SELECT g.id, g.opened_at, g.incident_id, i.status FROM {group_table} g "  # noqa: S608 - model names
+           f"LEFT JOIN {incident_table} i ON i.id = g.incident_id "
+           "WHERE g.integration_id = %s AND g.key_hash = %s AND g.is_open LIMIT 1")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [integration.pk, key_hash(key)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return row[0], _read_datetime(AlertGroup, "opened_at", row[1]), row[2], row[3]
+
+
+def _read_datetime(model, name: str, value):
+    """A value read by plain SQL, as the ORM would give it (SQLite returns text; USE_TZ makes it aware)."""
+    col = model._meta.get_field(name).get_col(model._meta.db_table)
+    for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+        value = convert(value, col, connection)
+    return value
+
+
+def _save_new(obj) -> None:
+    """INSERT a new row for `obj` and set its primary key: Model.save() without the ORM's query building (the
+    inbox line is written on every delivery). It sends no signals: nothing listens for the inbox's."""
+    meta = obj._meta
+    quote = connection.ops.quote_name
+    obj._prepare_related_fields_for_save(operation_name="save")
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+           f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(meta.pk.column)}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding, obj._state.db = False, connection.alias
+
+
 def _count_repeats(integration: Integration, group_pk: int, opened_at, alerts: list[AlertIn], now) -> set:
     """Bump the count and last-seen time of the alerts this group already has with the same status, in one
     UPDATE; returns the (fingerprint, starts at) of those it bumped."""
@@ -276,25 +319,98 @@ def _upsert_alert(integration: Integration, group: AlertGroup, a: AlertIn, now) 
     return Outcome(a, what, row.pk)
 
 
-def _apply(integration: Integration, group_in: GroupIn, delivery: AlertDelivery) -> None:
+_UNSEEN = object()  # the open group has not been looked for yet
+_INCIDENT_MARK = "{incident}"
+
+
+def _duplicate(group_in: GroupIn, delivery: AlertDelivery, incident_id) -> None:
+    """The inbox line of a delivery whose every alert was a known repeat on an open incident."""
+    delivery.outcomes = [{"fingerprint": a.fingerprint, "alert": a.name, "status": a.status, "what": "repeat"}
+                         for a in group_in.alerts]
+    delivery.incident_id = incident_id
+    delivery.decision = Decision.DUPLICATE
+    delivery.reason = (f"Every alert in it was already known (its count and last-seen time moved); "
+                       f"#{incident_id} is open, so it was counted there, not opened again.")
+    _note_truncated(group_in, delivery)
+    delivery.status_code = 200
+
+
+def _repeats_at_once(integration: Integration, group_in: GroupIn, delivery: AlertDelivery) -> tuple[bool, object]:
+    """PostgreSQL: the whole of a pure repeat in ONE statement, outside any transaction of ours.
+
+    Most deliveries repeat what an open incident already has (Alertmanager re-sends every group at each
+    repeat_interval). On a busy machine each round trip to the database waits for a core, and this path made
+    six (the group, the count, the inbox line, BEGIN, COMMIT); now it makes one. The statement finds the open
+    group, locks the alerts of the delivery that it already has with the same status, and only when every one
+    of them is there bumps them and writes the inbox line; otherwise it changes nothing and the delivery goes
+    the ordinary way, in a transaction. Locking with FOR UPDATE re-reads a row another delivery changed
+    meanwhile (a status moved), so a count is never applied to an alert that stopped matching.
+
+    Returns (done, the open group as `_open_group_seen` gives it, or _UNSEEN where not looked for).
+    """
+    fingerprints = [a.fingerprint for a in group_in.alerts]
+    if connection.vendor != "postgresql" or not fingerprints or len(set(fingerprints)) != len(fingerprints):
+        return False, _UNSEEN
+    now = timezone.now()
+    quote = connection.ops.quote_name
+    alert_table, delivery_table = quote(Alert._meta.db_table), quote(AlertDelivery._meta.db_table)
+    group_table, incident_table = quote(AlertGroup._meta.db_table), quote(Incident._meta.db_table)
+    starts_field = Alert._meta.get_field("starts_at")
+    rows, params = [], []
+    for a in group_in.alerts:
+        rows.append("(%s, %s::timestamptz, %s)")
+        params += [a.fingerprint, starts_field.get_db_prep_value(a.starts_at, connection), a.status]
+    # The line as it will read; the incident's number comes from the group row, in the statement.
+    _duplicate(group_in, delivery, _INCIDENT_MARK)
+    delivery.incident_id = None
+    line_fields = [f for f in AlertDelivery._meta.concrete_fields if not f.primary_key and f.name != "incident"]
+    line_values = [f.get_db_prep_save(f.pre_save(delivery, True), connection) for f in line_fields]
+    reason_at = [f.name for f in line_fields].index("reason")
+    marks = ["%s"] * len(line_fields)
+    marks[reason_at] = "replace(%s, %s, g.incident_id::text)"
+    line_values[reason_at:reason_at + 1] = [delivery.reason, _INCIDENT_MARK]
+    open_marks = ", ".join(["%s"] * len(OPEN_STATUSES))
+    sql = (
+        f"WITH g AS (SELECT g.id, g.opened_at, g.incident_id, i.status FROM {group_table} g "  # noqa: S608
+        f"LEFT JOIN {incident_table} i ON i.id = g.incident_id "
+        "WHERE g.integration_id = %s AND g.key_hash = %s AND g.is_open LIMIT 1), "
+        f"w (fingerprint, starts_at, status) AS (VALUES {', '.join(rows)}), "
+        f"known AS (SELECT a.id FROM {alert_table} a JOIN g ON a.group_id = g.id "
+        "JOIN w ON a.fingerprint = w.fingerprint AND a.starts_at = COALESCE(w.starts_at, g.opened_at) "
+        f"AND a.status = w.status WHERE a.integration_id = %s AND g.status IN ({open_marks}) FOR UPDATE OF a), "
+        f"bumped AS (UPDATE {alert_table} SET seen_count = seen_count + 1, last_seen_at = %s "
+        "WHERE id IN (SELECT id FROM known) AND (SELECT count(DISTINCT id) FROM known) = %s RETURNING id), "
+        f"line AS (INSERT INTO {delivery_table} "
+        f"({', '.join(quote(f.column) for f in line_fields)}, {quote('incident_id')}) "
+        f"SELECT {', '.join(marks)}, g.incident_id FROM g WHERE (SELECT count(*) FROM bumped) = %s RETURNING id) "
+        "SELECT g.id, g.opened_at, g.incident_id, g.status, (SELECT id FROM line) FROM g"
+    )
+    last_seen = Alert._meta.get_field("last_seen_at").get_db_prep_value(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [integration.pk, key_hash(group_in.key), *params, integration.pk, *OPEN_STATUSES,
+                             last_seen, len(fingerprints), *line_values, len(fingerprints)])
+        row = cursor.fetchone()
+    seen = None if row is None else (row[0], _read_datetime(AlertGroup, "opened_at", row[1]), row[2], row[3])
+    if row is None or row[4] is None:
+        delivery.outcomes, delivery.decision, delivery.reason, delivery.status_code = [], "", "", 200
+        return False, seen
+    _duplicate(group_in, delivery, row[2])
+    delivery.pk, delivery._state.adding, delivery._state.db = row[4], False, connection.alias
+    return True, seen
+
+
+def _apply(integration: Integration, group_in: GroupIn, delivery: AlertDelivery, seen=_UNSEEN) -> None:
     now = timezone.now()
     # Fast path, without locking the group: when its incident is open, alerts it already has with the same
     # status are only counted (one UPDATE). Repeats of one group arrive together, and a lock on the group would
     # make them queue behind each other; counting needs no decision, so it needs no lock.
-    seen = (AlertGroup.objects.filter(integration=integration, key_hash=key_hash(group_in.key), is_open=True)
-            .values_list("pk", "opened_at", "incident_id", "incident__status").first())
+    if seen is _UNSEEN:
+        seen = _open_group_seen(integration, group_in.key)
     counted: set = set()
     if seen is not None and seen[2] is not None and seen[3] in OPEN_STATUSES:
         counted = _count_repeats(integration, seen[0], seen[1], group_in.alerts, now)
         if len(counted) == len(group_in.alerts):
-            delivery.outcomes = [{"fingerprint": a.fingerprint, "alert": a.name, "status": a.status,
-                                  "what": "repeat"} for a in group_in.alerts]
-            delivery.incident_id = seen[2]
-            delivery.decision = Decision.DUPLICATE
-            delivery.reason = (f"Every alert in it was already known (its count and last-seen time moved); "
-                               f"#{seen[2]} is open, so it was counted there, not opened again.")
-            _note_truncated(group_in, delivery)
-            delivery.status_code = 200
+            _duplicate(group_in, delivery, seen[2])
             return
     # Anything else decides something (a new alert, a status change, a new group): one delivery at a time.
     group = _open_group(integration, group_in, now, known_missing=seen is None)
@@ -359,7 +475,8 @@ def _without_incident(integration, group, group_in, outcomes, delivery) -> None:
         firing_n, resolved_n = len(firing), len(outcomes) - len(firing)
     else:
         firing_n, resolved_n = Alert.objects.filter(incident=incident).counts()
-    incident.record(EventKind.ALERT, None, f"{_alerts_phrase(firing)} firing ({firing_n} firing / {resolved_n} "
+    # On the timeline without a bump of the revision: nobody can have seen the incident this transaction made.
+    incident._event(EventKind.ALERT, None, f"{_alerts_phrase(firing)} firing ({firing_n} firing / {resolved_n} "
                     "resolved)", source=EventSource.ALERT, data=_event_data(integration, group, firing))
     delivery.decision, delivery.incident = Decision.NEW_INCIDENT, incident
     attached = "; ".join(f"{runbook.title} ({why})" for runbook, why in matches) or "none matched"

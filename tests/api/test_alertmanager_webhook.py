@@ -186,3 +186,36 @@ def test_a_new_alert_after_acknowledgement_pages_the_first_tier_again(alertmanag
     # The same delivery again is a duplicate: nobody is paged a third time.
     post_alerts(alertmanager, am_payload(am_alert(fingerprint="f1"), am_alert(fingerprint="f2", instance="c-2")))
     assert Page.objects.filter(incident=incident).count() == 2
+
+
+@pytest.mark.integration
+def test_a_repeat_on_postgresql_is_the_token_and_one_statement(alertmanager, post_alerts, sev, postgres,
+                                                               django_assert_num_queries):
+    first = post_alerts(alertmanager, am_payload()).json()
+    with django_assert_num_queries(2):  # the integration, then group + count + inbox line at once
+        body = post_alerts(alertmanager, am_payload()).json()
+    assert body["decision"] == "duplicate" and body["incident"] == first["incident"]
+    line = AlertDelivery.objects.get(pk=body["delivery"])
+    assert line.incident_id == first["incident"] and f"#{first['incident']} is open" in line.reason
+    assert line.outcomes == [{"fingerprint": "a1b2c3d4e5f60718", "alert": "CheckoutLatencyHigh",
+                              "status": "firing", "what": "repeat"}]
+    assert line.group_key and line.fingerprints == ["a1b2c3d4e5f60718"] and line.headers
+    assert Alert.objects.get().seen_count == 2
+
+
+def test_known_alerts_beside_a_new_one_are_counted_once(alertmanager, post_alerts, sev):
+    post_alerts(alertmanager, am_payload(am_alert(fingerprint="f1"), am_alert(fingerprint="f2", instance="c-2"),
+                                         group_key=KEY))
+    body = post_alerts(alertmanager, am_payload(am_alert(fingerprint="f1"), am_alert(fingerprint="f2", instance="c-2"),
+                                                am_alert(fingerprint="f3", instance="c-3"), group_key=KEY)).json()
+    assert body["decision"] == "added"
+    assert dict(Alert.objects.values_list("fingerprint", "seen_count")) == {"f1": 2, "f2": 2, "f3": 1}
+    assert AlertDelivery.objects.count() == 2
+
+
+def test_a_repeat_of_an_alert_that_resolved_meanwhile_is_not_a_duplicate(alertmanager, post_alerts, sev):
+    post_alerts(alertmanager, am_payload())
+    Alert.objects.update(status="resolved")  # as a resolved delivery would have left it
+    body = post_alerts(alertmanager, am_payload()).json()
+    assert body["decision"] == "added"  # it fires again: refired, on the incident's timeline
+    assert Alert.objects.get().status == "firing"

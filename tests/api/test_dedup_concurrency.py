@@ -90,3 +90,12 @@ def test_one_idempotency_key_sent_twice_at_once_creates_once(postgres):
     results = at_once(4, create)
     assert {status for status, _ in results} == {201}
     assert len({pk for _, pk in results}) == 1 and Incident.objects.count() == 1
+
+
+def test_repeats_delivered_at_once_are_each_counted_once(integration):
+    payload = am_payload(am_alert(fingerprint="fp-1"))
+    assert post(integration, payload) == (200, "new_incident")
+    results = at_once(THREADS, lambda i: post(integration, payload))
+    assert results == [(200, "duplicate")] * THREADS
+    assert Alert.objects.get().seen_count == 1 + THREADS
+    assert AlertDelivery.objects.filter(decision="duplicate", incident=Incident.objects.get()).count() == THREADS
