@@ -21,7 +21,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.db import models, transaction
 
-from runbooks import languages
+from runbooks import bulk, languages
 from runbooks.commandtext import find_parameters
 from runbooks.destructive import is_destructive
 from runbooks.models import (
@@ -38,8 +38,6 @@ from runbooks.models import (
     find_by_names,
 )
 from runbooks.severity_aliases import reconcile
-
-BATCH = 2000
 
 
 @dataclass
@@ -394,16 +392,19 @@ def _wanted_steps(imported) -> list[dict]:
     return steps
 
 
+_PHASES = frozenset(Phase.values)  # Phase.values builds a new list each time it is read
+
+
 def _phase(value: str | None) -> str:
-    return value if value in Phase.values else Phase.OTHER
+    return value if value in _PHASES else Phase.OTHER
 
 
-def _as_imported(step: Step) -> dict:
+def _as_imported(step: Step, commands: list[Command]) -> dict:
     """A stored step as the importer would have written it: the imported phase, not an admin's."""
     return {
         "phase": step.imported_phase or step.phase, "heading": step.heading, "text": step.text,
         "checkbox": step.checkbox,
-        "commands": [{"language": c.language, "text": c.text} for c in step.commands.all()],
+        "commands": [{"language": c.language, "text": c.text} for c in commands],
     }
 
 
@@ -419,8 +420,15 @@ class _Existing:
             if rb.source_id == source.pk:
                 self.by_title.setdefault(normalise_title(rb.title), []).append(rb)
         self.steps: dict[int, list[Step]] = {}
-        for step in Step.objects.filter(runbook__in=runbooks).prefetch_related("commands").order_by("order", "pk"):
+        # Commands by step in one query, not prefetch_related: it builds a queryset for each of thousands of steps.
+        self.commands: dict[int, list[Command]] = {}
+        steps = list(Step.objects.filter(runbook__in=runbooks).order_by("order", "pk")) if runbooks else []
+        for step in steps:
             self.steps.setdefault(step.runbook_id, []).append(step)
+            self.commands[step.pk] = []
+        if steps:
+            for command in Command.objects.filter(step__runbook__in=runbooks).order_by("step_id", "order", "pk"):
+                self.commands[command.step_id].append(command)
         self.services = {s.name: s for s in Service.objects.all()} if runbooks else {}
 
     def find(self, source: SourceDocument, key: str | None, title: str, used: set[int]) -> Runbook | None:
@@ -503,11 +511,11 @@ def _store_runbooks(doc, source: SourceDocument, result: StoreResult, by) -> Non
         used.add(runbook.pk)
 
         wanted = _wanted_steps(imported)
-        old = existing.steps.get(runbook.pk, [])
-        if created or wanted != [_as_imported(s) for s in old]:
+        old = [(step, existing.commands[step.pk]) for step in existing.steps.get(runbook.pk, [])]
+        if created or wanted != [_as_imported(*pair) for pair in old]:
             written = _replace_steps(runbook, wanted, old, result, title)
         else:
-            written = [(step, list(step.commands.all())) for step in old]
+            written = old
         version = runbook.record_version(by=by, note=note, steps=written)
         if created:
             result.created.append(title)
@@ -523,18 +531,18 @@ def _admin_chose_service(runbook: Runbook) -> bool:
 
 
 def _replace_steps(
-    runbook: Runbook, wanted: list[dict], old: list[Step], result: StoreResult, title: str
+    runbook: Runbook, wanted: list[dict], old: list[tuple[Step, list[Command]]], result: StoreResult, title: str
 ) -> list[tuple[Step, list[Command]]]:
     """Write the steps afresh with bulk inserts, carrying over what admins decided on the old ones; returns
     the steps with their commands, as written."""
     by_text: dict[tuple, list[Step]] = {}
-    for step in old:
+    for step, _ in old:
         by_text.setdefault((step.heading, step.text), []).append(step)
         by_text.setdefault(("", step.text), []).append(step)
     old_commands: dict[str, Command] = {}
     judged: dict[tuple[str, str], bool] = {}  # the same command written again is judged once
-    for step in old:
-        for command in step.commands.all():
+    for _, step_commands in old:
+        for command in step_commands:
             judged[(command.text, command.language)] = command.destructive
             if command.destructive_override is not None or command.needs_approval:
                 old_commands.setdefault(command.text, command)
@@ -551,7 +559,7 @@ def _replace_steps(
         steps.append(Step(runbook=runbook, order=order, phase=phase, imported_phase=values["phase"],
                           heading=values["heading"], text=values["text"], checkbox=values["checkbox"]))
     Step.objects.filter(runbook=runbook).delete()
-    Step.objects.bulk_create(steps, batch_size=BATCH)
+    bulk.insert(steps)
     commands: list[Command] = []
     written: list[tuple[Step, list[Command]]] = []
     for step, values in zip(steps, wanted, strict=True):
@@ -572,7 +580,7 @@ def _replace_steps(
                 result.kept.append(f"{title}: the destructive/approval setting of '{command['text'][:60]}'")
         commands.extend(mine)
         written.append((step, mine))
-    Command.objects.bulk_create(commands, batch_size=BATCH)
+    bulk.insert(commands)
     return written
 
 

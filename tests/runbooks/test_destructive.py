@@ -101,3 +101,47 @@ def test_writes_anywhere_are_destructive(text):
 ])
 def test_sql_that_writes_a_file_or_changes_data_is_destructive(text, destructive):
     assert is_destructive(text, "sql") is destructive
+
+
+# --- the fast path for plain commands agrees with the parser ----------------------------------------------
+
+_PLAIN_WORDS = ["kubectl", "get", "delete", "pods", "logs", "exec", "-n", "payments", "--since=10m", "aws", "s3",
+                "ls", "cp", "rm", "-rf", "/tmp/x", "curl", "-s", "-o", "/dev/null", "-O", "https://a.example/x",
+                "grep", "restart", "app.log", "tail", "-f", "sudo", "-u", "root", "timeout", "5", "env", "A=1",
+                "bash", "sh", "-c", "psql", "-X", "git", "status", "push", "systemctl", "stop", "docker", "ps",
+                "xargs", "watch", "ssh", "host-1", "find", "-delete", "-exec", "tar", "-tf", "b.tar", "sed",
+                "-i", "s/a/b/", "date", "hostname", "myscript", "drain", "node-1", ".", ":", "%1", "a,b", "x@y"]
+
+
+@st.composite
+def plain_script(draw) -> str:
+    lines = []
+    for _ in range(draw(st.integers(1, 3))):
+        words = draw(st.lists(st.sampled_from(_PLAIN_WORDS), min_size=0, max_size=6))
+        lines.append(draw(st.sampled_from(["", "  ", "\t"])) + draw(st.sampled_from([" ", "  ", "\t"])).join(words))
+    return "\n".join(lines)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plain_script())
+@example("kubectl get pods -n payments")
+@example("grep restart app.log\nkubectl drain node-1")
+@example("bash -c rm")
+def test_a_plain_command_is_judged_as_the_shell_parser_judges_it(text):
+    from runbooks import destructive
+
+    plain = destructive._plain_judgement(text, 0)
+    if plain is None:
+        return
+    parsed = destructive._parsed_judgement(text, 0)
+    assert plain[1] is parsed[1], text
+    if not parsed[1]:
+        assert plain[0] == parsed[0], text
+
+
+def test_shell_text_that_is_not_plain_is_left_to_the_parser():
+    from runbooks.destructive import _plain_judgement
+
+    for text in ("ls > out", "ls | tee f", "echo $(rm x)", "A=1 rm x", "time rm x", "for i in 1; do ls; done",
+                 "ls # rm", "echo 'rm'", "cat <pod>", "ls\\\nrm", "ls; rm x"):
+        assert _plain_judgement(text, 0) is None, text
