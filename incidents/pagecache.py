@@ -16,6 +16,10 @@ stays as it was. The page is kept cut at the slot where the piece goes, beside t
 and the version it was rendered for; an answer joins them, and re-renders the piece alone when its version
 moved: a streaming command re-renders the panel, not the page around it.
 
+The incident page's live fragments (what its poll sends after a change) name nobody: they are kept per
+permissions, not per person (`shared=True`), so the ten people watching one incident share one render of
+each change.
+
 Not covered are names and definitions edited elsewhere (a runbook's title, a severity's response time, a new
 person in the role lists): they show with the incident's next change, or within the minute. A request with a
 message to show (after a form) is rendered afresh and not kept.
@@ -70,27 +74,30 @@ def csrf_placeholder() -> str:
     return _placeholder("csrf")
 
 
-def page_key(request, name: str, version, shaped_by=()) -> str:
+def page_key(request, name: str, version, shaped_by=(), *, shared: bool = False) -> str:
     user = request.user
-    reader = (user.pk, user.get_username(), user.is_staff, user.is_superuser, sorted(user.get_all_permissions()))
+    reader = (user.is_staff, user.is_superuser, sorted(user.get_all_permissions()))
+    if not shared:
+        reader = (user.pk, user.get_username(), *reader)
     minute = int(time.time() // 60)
     digest = hashlib.blake2s(repr((version, reader, tuple(shaped_by), minute)).encode(), digest_size=16)
     return f"page:{name}:{digest.hexdigest()}"
 
 
 def render_page(request, template: str, name: str, version, context: Callable[[], dict[str, Any]], *,
-                shaped_by=(), pieces: Iterable[Piece] = ()) -> HttpResponse:
-    """`template` rendered with `context()`, or the copy kept for this version, reader and query.
+                shaped_by=(), pieces: Iterable[Piece] = (), shared: bool = False, status: int = 200) -> HttpResponse:
+    """`template` rendered with `context()`, or the copy kept for this version, reader and query; `shared`
+    for what shows nothing of the person reading, only what their permissions allow.
 
     The page prints each piece's slot (its name) once, in the order given; the kept entry holds the page cut at
     the slots and the latest rendering of each piece with its version, so an answer is one cache read and a join.
     """
     pieces = list(pieces)
     if settings.PAGE_CACHE_SECONDS <= 0 or len(get_messages(request)):
-        return render(request, template, context())
+        return render(request, template, context(), status=status)
     csrf = csrf_placeholder()
     store = caches["pages"]
-    key = page_key(request, name, version, shaped_by)
+    key = page_key(request, name, version, shaped_by, shared=shared)
     entry = store.get(key)
     changed = entry is None
     if entry is None:
@@ -120,4 +127,4 @@ def render_page(request, template: str, name: str, version, context: Callable[[]
         out += [held[1], after]
     if changed:
         store.set(key, entry, settings.PAGE_CACHE_SECONDS)
-    return HttpResponse("".join(out).replace(csrf, get_token(request)))
+    return HttpResponse("".join(out).replace(csrf, get_token(request)), status=status)

@@ -302,13 +302,18 @@ def _live(request, incident: Incident, *, after: int | None, runs_seen: int | No
     The runs panel comes too when its version moved past the one the page shows (`runs_seen`), or the incident
     closed (the panel then polls for itself while a run it shows is still going).
     """
+    if not incident.is_open and incident.status == Status.CLOSED:
+        status = HTMX_STOP_POLLING
+    return render(request, "incidents/detail.html#live", _live_context(request, incident, after, runs_seen),
+                  status=status)
+
+
+def _live_context(request, incident: Incident, after: int | None, runs_seen: int | None) -> dict[str, Any]:
     context = _page_context(request, incident, after=after)
     context.update(_controls_context(incident))
     context["oob"] = True
     context["runs_changed"] = runs_seen != incident.runs_revision or incident.status == Status.CLOSED
-    if not incident.is_open and incident.status == Status.CLOSED:
-        status = HTMX_STOP_POLLING
-    return render(request, "incidents/detail.html#live", context, status=status)
+    return context
 
 
 @require_GET
@@ -329,9 +334,20 @@ def poll(request, pk):
     if not page_changed and runs_seen == runs_revision:
         return HttpResponse(status=HTMX_STOP_POLLING if status == Status.CLOSED else 204)
     if page_changed:
-        incident = _incident(pk)
-        incident.runs_revision = runs_revision  # what the panel sent now shows at least; the poller says so
-        return _live(request, incident, after=_int(request.GET.get("after")), runs_seen=runs_seen)
+        after = _int(request.GET.get("after"))
+
+        def context():
+            incident = _incident(pk)
+            incident.runs_revision = runs_revision  # what the panel sent now shows at least; the poller says so
+            return _live_context(request, incident, after, runs_seen)
+
+        # The fragments name nobody unless the runs panel comes with them (it shows Cancel to whoever asked):
+        # without it, everyone watching with the same permissions, who saw the same events, shares one render.
+        runs_come = runs_seen != runs_revision or status == Status.CLOSED
+        return pagecache.render_page(
+            request, "incidents/detail.html#live", "live", (pk, revision, runs_revision), context,
+            shaped_by=(after, runs_seen, request.GET.get("kind", ""), request.GET.get("before")),
+            shared=not runs_come, status=HTMX_STOP_POLLING if status == Status.CLOSED else 200)
     kind = request.GET.get("kind", "")
     incident = _runs_panel_of(pk, status)
     incident.revision, incident.runs_revision = seen, runs_revision  # the page keeps the revision it shows

@@ -143,3 +143,45 @@ def test_while_a_command_prints_the_page_is_served_from_the_cache_with_the_lates
     run.finish(state="succeeded", exit_code=0, output="all done\n", truncated=False)
     page = client.get(url).content.decode()  # a change of state moves the page itself
     assert pagecache.stats["incident", "miss"] == 1 and f"Run #{run.pk} succeeded" in page
+
+
+def _poll(client, incident, revision, after):
+    url = reverse("incidents:poll", args=[incident.pk]) + f"?rev={revision}&after={after}"
+    return client.get(url, HTTP_HX_REQUEST="true")
+
+
+def test_people_watching_one_change_share_its_render_each_with_their_own_token(
+        commander, commander2, viewer, incident, django_assert_num_queries):
+    from incidents.models import Incident
+
+    cora, carl = csrf_client(commander), csrf_client(commander2)
+    vera = csrf_client(viewer)
+    revision = Incident.objects.get(pk=incident.pk).revision
+    for client in (cora, carl, vera):
+        client.get(incident.get_absolute_url())  # each has a session, a token and their user remembered
+    incident.checklist.first().tick(by=commander)
+    first = _poll(cora, incident, revision, 0).content.decode()
+    with django_assert_num_queries(1):  # the revision: the fragments are cora's render
+        second = _poll(carl, incident, revision, 0).content.decode()
+    assert "1 / 2" in second and "Move to" in second
+    assert ANY_TOKEN.sub(r"\1", first) == ANY_TOKEN.sub(r"\1", second)
+    watching = _poll(vera, incident, revision, 0).content.decode()  # another role: its own render
+    assert "1 / 2" in watching and "Move to" not in watching
+    token = TOKEN.search(second).group(1)
+    assert set(TOKEN.findall(second)) == {token} and token not in TOKEN.findall(first)
+    item = incident.checklist.last()
+    assert carl.post(reverse("incidents:item", args=[incident.pk, item.pk]),
+                     {"action": "tick", "csrfmiddlewaretoken": token}).status_code == 302  # carl's own token
+
+
+def test_a_shared_render_is_never_served_for_another_revision_or_other_events(commander, commander2, incident):
+    from incidents.models import Incident
+
+    cora, carl = csrf_client(commander), csrf_client(commander2)
+    revision = Incident.objects.get(pk=incident.pk).revision
+    incident.checklist.first().tick(by=commander)
+    assert "1 / 2" in _poll(cora, incident, revision, 0).content.decode()
+    incident.checklist.last().tick(by=commander)
+    assert "2 / 2" in _poll(carl, incident, revision, 0).content.decode()
+    newest = max(incident.timeline.values_list("pk", flat=True))
+    assert 'id="event-' not in _poll(carl, incident, revision, newest).content.decode()  # nothing after the last
