@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from runbooks.models import Runbook
 
-from . import metrics
+from . import metrics, pagecache
 from .charts import Series, line_chart
 from .forms import first_error
 from .forms_postmortem import ItemActionForm
@@ -184,15 +184,21 @@ def _group_css(report: metrics.Report) -> dict[str, str]:
 @require_GET
 @permission_required("incidents.view_incident", raise_exception=True)
 def metrics_page(request):
+    """Rendered once per range, reader and change to the incidents in it (metrics.fingerprint, pagecache.py)."""
     filters = metrics.parse_filters(request.GET)
-    report = metrics.report(filters)
-    charts, legend, clipped = _charts(report)
-    return render(request, "incidents/metrics.html", {
-        "filters": filters, "report": report, "charts": charts, "legend": legend, "clipped": clipped,
-        "durations": DURATIONS, "definitions": metrics.DEFINITIONS, "measured_from": MEASURED_FROM,
-        "groupings": metrics.GROUPINGS, "edited": report.edited_rows[:50], "edited_count": len(report.edited_rows),
-        "group_css": _group_css(report),
-    })
+
+    def context():
+        report = metrics.report(filters)
+        charts, legend, clipped = _charts(report)
+        return {
+            "filters": filters, "report": report, "charts": charts, "legend": legend, "clipped": clipped,
+            "durations": DURATIONS, "definitions": metrics.DEFINITIONS, "measured_from": MEASURED_FROM,
+            "groupings": metrics.GROUPINGS, "edited": report.edited_rows[:50],
+            "edited_count": len(report.edited_rows), "group_css": _group_css(report),
+        }
+
+    return pagecache.render_page(request, "incidents/metrics.html", "metrics", metrics.fingerprint(filters), context,
+                                 shaped_by=(filters.query(), tuple(filters.problems)))
 
 
 def _safe_cell(value):

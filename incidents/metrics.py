@@ -8,6 +8,7 @@ Definitions (shown on the page) live here beside the code that applies them.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import statistics
 from bisect import bisect_right
@@ -16,8 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
+from django.db.models import Count, Max, Sum
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+
+from runbooks.models import SeverityLevel
 
 from .models import Incident
 from .models.milestones import BY_KEY, DURATIONS, MILESTONES
@@ -144,11 +148,27 @@ def _sql_seconds() -> tuple[str, str]:
             "CAST(ROUND((julianday({a}) - 2440587.5) * 86400) AS INTEGER)")
 
 
+def _bounds(filters: Filters) -> tuple[datetime, datetime]:
+    zone = timezone.get_current_timezone()
+    return (datetime.combine(filters.start, time.min, tzinfo=zone),
+            datetime.combine(filters.end + timedelta(days=1), time.min, tzinfo=zone))
+
+
+def fingerprint(filters: Filters) -> str:
+    """What the report of this range is made of, in two small queries: every change to an incident bumps its
+    revision and updated_at (Incident._bump), a new or deleted one moves the count and the sum of ids, and the
+    severities' response times and ranks decide compliance and order. The page cache keys the metrics page by
+    it (with the minute, for the clocks of milestones not reached yet)."""
+    since, until = _bounds(filters)
+    marks = Incident.objects.filter(declared_at__gte=since, declared_at__lt=until).aggregate(
+        changed=Max("updated_at"), n=Count("id"), revisions=Sum("revision"), ids=Sum("id"))
+    levels = list(SeverityLevel.objects.order_by("pk").values_list("pk", "name", "rank", "response_minutes"))
+    return hashlib.blake2s(repr((sorted(marks.items()), levels)).encode(), digest_size=8).hexdigest()
+
+
 def load(filters: Filters) -> list[Row]:
     """The incidents declared in the range: one query, and one more for the few with corrected milestones."""
-    zone = timezone.get_current_timezone()
-    since = datetime.combine(filters.start, time.min, tzinfo=zone)
-    until = datetime.combine(filters.end + timedelta(days=1), time.min, tzinfo=zone)
+    since, until = _bounds(filters)
     table = connection.ops.quote_name(Incident._meta.db_table)
 
     def col(name: str) -> str:

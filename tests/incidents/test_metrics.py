@@ -134,3 +134,22 @@ def test_the_page_costs_the_same_queries_with_6_and_300_incidents(as_user, known
         page = client.get(reverse("followup:metrics")).content.decode()
     assert "All incidents" in page
     assert len(large) == len(small)
+
+
+def test_a_kept_metrics_page_costs_its_fingerprint_and_follows_every_change(as_user, known, viewer, settings,
+                                                                          django_assert_num_queries):
+    settings.FRAGMENT_CACHE_SECONDS, settings.AUTH_MEMO_SECONDS = 90, 10  # as deployed
+    client = as_user(viewer)
+    url = reverse("followup:metrics")
+    before = client.get(url).content.decode()
+    with django_assert_num_queries(2):  # the incidents' marks and the severities: the page is the kept one
+        assert client.get(url).content.decode().count('<svg class="chart"') == 4
+    assert "Fresh correction" not in before and "33.3 %" not in before
+    fresh = make(known[1], tta=5, ttm=6, ttr=7, title="Fresh correction")
+    fresh.milestone_edits = {"impact_started": {"at": fresh.impact_started_at.isoformat(), "reason": "x"}}
+    fresh.save()
+    assert "Fresh correction" in client.get(url).content.decode()  # an incident changed in the range
+    known[0].response_minutes = 7
+    known[0].save()
+    assert "33.3 %" in client.get(url).content.decode()  # a severity's response time: 1 of 3 SEV1 in time
+    assert "Fresh correction" not in client.get(url + "?by=service&start=2001-01-01&end=2001-02-01").content.decode()
