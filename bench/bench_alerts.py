@@ -88,6 +88,20 @@ wrk.headers["Authorization"] = "Bearer %(token)s"
 wrk.body = [==[%(body)s]==]
 """
 
+# Each request the next of KNOWN groups already open: repeats as Alertmanager sends them, one group at a time
+# (the fixed row above sends ONE alert from eight connections at once, so every request waits for the same
+# row lock: a convoy on a busy machine, not the cost of a repeat).
+KNOWN = 50
+LUA_ROTATE = """
+local counter = 0
+local bodies = {%(bodies)s}
+request = function()
+  counter = counter + 1
+  return wrk.format("POST", "%(path)s", {["Content-Type"] = "application/json",
+                    ["Authorization"] = "Bearer %(token)s"}, bodies[(counter %% #bodies) + 1])
+end
+"""
+
 # Each request a new group: the thread number and a counter make the group key and fingerprints unique.
 LUA_NEW = """
 local counter = 0
@@ -147,6 +161,14 @@ def main() -> None:
                     "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
                 assert status == 200 and json.loads(answer)["decision"] == "new_incident", answer
                 figures.append(run_wrk(server, LUA_FIXED % {"token": token, "body": body}, name, alerts))
+            bodies = [json.dumps(payload(f"rotating-{n}", 1)) for n in range(KNOWN)]
+            for body in bodies:
+                status, _, answer = server.request("POST", PATH, body=body.encode(), headers={
+                    "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+                assert status == 200, answer
+            lua_bodies = ", ".join(f"[==[{body}]==]" for body in bodies)
+            figures.append(run_wrk(server, LUA_ROTATE % {"token": token, "bodies": lua_bodies, "path": PATH},
+                                   f"repeats, 1 alert, {KNOWN} groups", 1))
             new_body = json.dumps(payload("GROUPID", 1))
             figures.append(run_wrk(server, LUA_NEW % {"token": token, "body": new_body, "path": PATH},
                                    "new groups (each declares)", 1))
@@ -165,10 +187,10 @@ def main() -> None:
     print(f"{'trivial view':<30} {trivial.rps:>8.1f} {'-':>9} {trivial.p50_ms:>8.2f} {trivial.p99_ms:>8.2f} "
           f"{trivial.errors:>7} {'100%':>10}")
     print(f"{declared:,} incidents declared ({attached:,} with a runbook attached), {lines:,} inbox lines")
-    repeats = min(f.alerts_per_second for f in figures[:2])
+    repeats = min(f.alerts_per_second for f in figures[:3])
     print(f"targets: repeats {repeats:.0f} alerts/s (>= 500: {'met' if repeats >= 500 else 'NOT met'}), "
-          f"new groups {figures[2].alerts_per_second:.0f} alerts/s "
-          f"(>= 100: {'met' if figures[2].alerts_per_second >= 100 else 'NOT met'})")
+          f"new groups {figures[3].alerts_per_second:.0f} alerts/s "
+          f"(>= 100: {'met' if figures[3].alerts_per_second >= 100 else 'NOT met'})")
 
 
 if __name__ == "__main__":
