@@ -3,7 +3,7 @@
     .venv/bin/python -m tests.services -- .venv/bin/python bench/bench_poll.py
 
 Every change (a note, a tick) makes each viewer's next poll return the live fragments. With the page cache
-on (FRAGMENT_CACHE_SECONDS, as deployed) viewers with the same permissions who saw the same events share one
+on (PAGE_CACHE_SECONDS, as deployed) viewers with the same permissions who saw the same events share one
 render (incidents/pagecache.py); with it off each renders its own, as every poll did before. Rounds alternate
 the two; figures are CPU milliseconds of this process (the test client, no network), medians, beside ten
 requests of the trivial view for scale. The soak (bench_soak.py) measures the same poll under load.
@@ -58,7 +58,7 @@ def main() -> None:
                                            "trivial view": []}
         for n in range(ROUNDS):
             for name, seconds in (("rendered for each viewer", 0), ("shared (as deployed)", 90)):
-                settings.FRAGMENT_CACHE_SECONDS = seconds
+                settings.PAGE_CACHE_SECONDS = seconds
                 revision = Incident.objects.get(pk=incident.pk).revision
                 incident.add_note(f"note {n} {seconds}", by=cora)
                 started = time.process_time()

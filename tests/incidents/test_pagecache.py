@@ -145,8 +145,8 @@ def test_while_a_command_prints_the_page_is_served_from_the_cache_with_the_lates
     assert pagecache.stats["incident", "miss"] == 1 and f"Run #{run.pk} succeeded" in page
 
 
-def _poll(client, incident, revision, after):
-    url = reverse("incidents:poll", args=[incident.pk]) + f"?rev={revision}&after={after}"
+def _poll(client, incident, revision, after, runs):
+    url = reverse("incidents:poll", args=[incident.pk]) + f"?rev={revision}&after={after}&runs={runs}"
     return client.get(url, HTTP_HX_REQUEST="true")
 
 
@@ -156,16 +156,16 @@ def test_people_watching_one_change_share_its_render_each_with_their_own_token(
 
     cora, carl = csrf_client(commander), csrf_client(commander2)
     vera = csrf_client(viewer)
-    revision = Incident.objects.get(pk=incident.pk).revision
+    revision, runs = Incident.objects.values_list("revision", "runs_revision").get(pk=incident.pk)
     for client in (cora, carl, vera):
         client.get(incident.get_absolute_url())  # each has a session, a token and their user remembered
     incident.checklist.first().tick(by=commander)
-    first = _poll(cora, incident, revision, 0).content.decode()
+    first = _poll(cora, incident, revision, 0, runs).content.decode()
     with django_assert_num_queries(1):  # the revision: the fragments are cora's render
-        second = _poll(carl, incident, revision, 0).content.decode()
+        second = _poll(carl, incident, revision, 0, runs).content.decode()
     assert "1 / 2" in second and "Move to" in second
     assert ANY_TOKEN.sub(r"\1", first) == ANY_TOKEN.sub(r"\1", second)
-    watching = _poll(vera, incident, revision, 0).content.decode()  # another role: its own render
+    watching = _poll(vera, incident, revision, 0, runs).content.decode()  # another role: its own render
     assert "1 / 2" in watching and "Move to" not in watching
     token = TOKEN.search(second).group(1)
     assert set(TOKEN.findall(second)) == {token} and token not in TOKEN.findall(first)
@@ -178,10 +178,27 @@ def test_a_shared_render_is_never_served_for_another_revision_or_other_events(co
     from incidents.models import Incident
 
     cora, carl = csrf_client(commander), csrf_client(commander2)
-    revision = Incident.objects.get(pk=incident.pk).revision
+    revision, runs = Incident.objects.values_list("revision", "runs_revision").get(pk=incident.pk)
     incident.checklist.first().tick(by=commander)
-    assert "1 / 2" in _poll(cora, incident, revision, 0).content.decode()
+    assert "1 / 2" in _poll(cora, incident, revision, 0, runs).content.decode()
     incident.checklist.last().tick(by=commander)
-    assert "2 / 2" in _poll(carl, incident, revision, 0).content.decode()
+    assert "2 / 2" in _poll(carl, incident, revision, 0, runs).content.decode()
     newest = max(incident.timeline.values_list("pk", flat=True))
-    assert 'id="event-' not in _poll(carl, incident, revision, newest).content.decode()  # nothing after the last
+    assert 'id="event-' not in _poll(carl, incident, revision, newest, runs).content.decode()  # nothing after it
+
+
+def test_a_poll_that_brings_the_runs_panel_is_rendered_for_its_reader(commander, commander2, incident):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from incidents.models import Incident
+
+    cora, carl = csrf_client(commander), csrf_client(commander2)
+    revision, runs = Incident.objects.values_list("revision", "runs_revision").get(pk=incident.pk)
+    for client in (cora, carl):
+        client.get(incident.get_absolute_url())
+    incident.checklist.first().tick(by=commander)
+    assert 'id="runs"' in _poll(cora, incident, revision, 0, runs - 1).content.decode()
+    with CaptureQueriesContext(connection) as carls:  # the panel shows Cancel to whoever asked: not cora's copy
+        assert 'id="runs"' in _poll(carl, incident, revision, 0, runs - 1).content.decode()
+    assert len(carls) > 1
