@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from console import localenv
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CONSOLE_VAR_DIR", BASE_DIR / "var"))
 
@@ -68,6 +70,10 @@ def env_int_renamed(name: str, old: str, default: int) -> int:
     return env_int(name, default)
 
 
+# A developer machine's own settings file, var/local.env, written by `make run` and `make import` (a generated
+# SECRET_KEY, DEBUG=true): read only where it exists, never over the environment, and not at all when the
+# environment brings its own SECRET_KEY, as deployments and the test suite do (console/localenv.py).
+LOCAL_ENV = localenv.apply(VAR_DIR)
 DEBUG = env_bool("DEBUG", False)
 # What this process is for: "web" (the default: pages, workers and beat) or "commands-worker", a Celery worker
 # on the commands queue that signs nothing and serves no page, so it is given no SECRET_KEY (or SMTP password).
@@ -81,10 +87,14 @@ if CONSOLE_ROLE == "commands-worker" and not SECRET_KEY:
     import secrets as _secrets
 
     SECRET_KEY = _secrets.token_urlsafe(50)  # never shared: nothing this process makes is checked elsewhere
+if "SECRET_KEY" in LOCAL_ENV:
+    # What was signed or encrypted under the built-in dev key, before make wrote the file, stays readable.
+    SECRET_KEY_FALLBACKS = [_DEV_SECRET_KEY]
 if not SECRET_KEY or (SECRET_KEY == _DEV_SECRET_KEY and not DEBUG):
     raise ImproperlyConfigured(
         "SECRET_KEY is not set: with DEBUG off the console refuses to start on a default secret key "
-        "(set SECRET_KEY or SECRET_KEY_FILE)"
+        "(set SECRET_KEY or SECRET_KEY_FILE; on a developer machine `make run` or `make import` writes "
+        f"{localenv.path_for(VAR_DIR)} with one)"
     )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if not DEBUG else "*")
