@@ -16,6 +16,7 @@ The reading chosen for a document is stored with its source and offered again ne
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from functools import partial
 
 from django import forms
@@ -34,8 +35,24 @@ log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UPLOAD_FILES = 20
+MAX_UPLOAD_DOCUMENTS = 200  # documents of one upload, those inside zips included
 PREVIEW_STEPS = 400  # steps shown per document on the preview page; the rest are counted
 CHANGELIST = "admin:runbooks_runbook_changelist"
+
+
+@dataclass(frozen=True)
+class ImportPages:
+    """Where an import's pages live: the admin's (below), or the console's own (setup/views_import.py), which
+    reuse these views' steps."""
+
+    upload: str = "admin:runbooks_runbook_import"
+    preview: str = "admin:runbooks_runbook_import_preview"
+    progress: str = "admin:runbooks_runbook_import_progress"
+    done: str = CHANGELIST  # where storing a small upload leads
+    cancelled: str = CHANGELIST
+
+
+ADMIN_PAGES = ImportPages()
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -60,11 +77,17 @@ class MultipleFileField(forms.FileField):
 
 class ImportForm(forms.Form):
     files = MultipleFileField(
-        label="Documents", help_text="Markdown or plain-text runbooks; up to 5 MB each, several at once."
+        label="Documents",
+        help_text="Markdown or plain-text runbooks, or a zip of a runbooks folder; up to 5 MB each, several at once.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.left_out: list[str] = []  # members of zips that are not documents: said on the preview
 
     def clean_files(self) -> list[tuple[str, bytes]]:
         from runbooks.store import unreadable_reason
+        from runbooks.uploads import UploadRefused, looks_like_zip, unpack_zip
 
         uploads = self.cleaned_data["files"]
         if len(uploads) > MAX_UPLOAD_FILES:
@@ -76,11 +99,24 @@ class ImportForm(forms.Form):
                 errors.append(f"{name}: too large ({upload.size / 1024 / 1024:.1f} MB; the limit is 5 MB).")
                 continue
             data = upload.read()
-            reason = unreadable_reason(data)
-            if reason:
-                errors.append(f"{name}: {reason}.")
-                continue
-            files.append((name, data))
+            members = [(name, data)]
+            if looks_like_zip(name, data):
+                try:
+                    unpacked = unpack_zip(name, data, max_member_bytes=MAX_UPLOAD_BYTES)
+                except UploadRefused as exc:
+                    errors.append(str(exc))
+                    continue
+                self.left_out.extend(unpacked.left_out)
+                members = [(member[:300], body) for member, body in unpacked.documents]
+            for member, body in members:
+                reason = unreadable_reason(body)
+                if reason:
+                    errors.append(f"{name}: {member}: {reason}." if member != name else f"{name}: {reason}.")
+                    continue
+                files.append((member, body))
+        if not errors and len(files) > MAX_UPLOAD_DOCUMENTS:
+            errors.append(f"These uploads hold {len(files)} documents; import at most {MAX_UPLOAD_DOCUMENTS} "
+                          "at a time (or a whole folder with `make import PATHS=...`).")
         if errors:
             raise forms.ValidationError(errors)
         return files
@@ -93,45 +129,21 @@ def upload_view(model_admin, request: HttpRequest) -> HttpResponse:
     _check(model_admin, request)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        from runbooks.store import stored_split
-
-        ImportJob.forget_old()
-        with transaction.atomic():
-            job = ImportJob.objects.create(created_by=request.user)
-            ImportFile.objects.bulk_create(
-                ImportFile(job=job, order=n, name=name, data=data, size=len(data), split=stored_split(name))
-                for n, (name, data) in enumerate(form.cleaned_data["files"])
-            )
-        return redirect("admin:runbooks_runbook_import_preview", job.pk)
+        job = create_job(request, form)
+        return redirect(ADMIN_PAGES.preview, job.pk)
     context = _context(model_admin, request, "Import documents", form=form, max_mb=MAX_UPLOAD_BYTES // 2**20)
     return TemplateResponse(request, "admin/runbooks/runbook/import.html", context)
 
 
 def preview_view(model_admin, request: HttpRequest, job_id) -> HttpResponse:
     _check(model_admin, request)
-    job = ImportJob.objects.filter(pk=job_id, created_by=request.user).first()
-    if job is None or job.state != ImportJob.State.PREVIEW:
-        if job is not None and request.method == "GET" and not job.finished:
-            return redirect("admin:runbooks_runbook_import_progress", job.pk)
-        messages.error(request, "That import has expired or was already stored. Upload the documents again.")
-        return redirect("admin:runbooks_runbook_import")
+    job = pending_job(request, job_id, ADMIN_PAGES)
+    if isinstance(job, HttpResponse):
+        return job
     files = list(job.files.order_by("order"))
     if request.method == "POST":
-        action = request.POST.get("action")
-        if action == "cancel":
-            job.delete()
-            messages.info(request, "Nothing was stored; the upload was forgotten.")
-            return redirect(CHANGELIST)
-        _read_choices(request, files)
-        if action == "store":
-            return _store(request, job, files)
-        return redirect("admin:runbooks_runbook_import_preview", job.pk)  # 'reread': show the new reading
-    previews = [_preview(file) for file in files]
-    context = _context(
-        model_admin, request, "Import preview", job=job, previews=previews, splits=SourceDocument.Split.choices,
-        background=sum(p["steps"] for p in previews) > settings.IMPORT_BACKGROUND_STEPS,
-        storable=any(p["result"] is not None for p in previews),
-    )
+        return decide(request, job, files, ADMIN_PAGES)
+    context = _context(model_admin, request, "Import preview", job=job, **preview_context(files))
     return TemplateResponse(request, "admin/runbooks/runbook/import_preview.html", context)
 
 
@@ -162,7 +174,59 @@ def _context(model_admin, request, title: str, **extra) -> dict:
     return {**model_admin.admin_site.each_context(request), "opts": model_admin.model._meta, "title": title, **extra}
 
 
-def _read_choices(request: HttpRequest, files: list[ImportFile]) -> None:
+def create_job(request: HttpRequest, form: ImportForm) -> ImportJob:
+    """Keep a valid upload as an ImportJob (in the database, never the session), saying what zips left out."""
+    from runbooks.store import stored_split
+
+    ImportJob.forget_old()
+    with transaction.atomic():
+        job = ImportJob.objects.create(created_by=request.user)
+        ImportFile.objects.bulk_create(
+            ImportFile(job=job, order=n, name=name, data=data, size=len(data), split=stored_split(name))
+            for n, (name, data) in enumerate(form.cleaned_data["files"])
+        )
+    if form.left_out:
+        shown = form.left_out[:20]
+        more = f" and {len(form.left_out) - len(shown)} more" if len(form.left_out) > len(shown) else ""
+        messages.warning(request, f"Left out, not runbook documents: {'; '.join(shown)}{more}.")
+    return job
+
+
+def pending_job(request: HttpRequest, job_id, pages: ImportPages) -> ImportJob | HttpResponse:
+    """This person's upload still waiting for a decision, or where to go instead (its progress, or upload)."""
+    job = ImportJob.objects.filter(pk=job_id, created_by=request.user).first()
+    if job is not None and job.state == ImportJob.State.PREVIEW:
+        return job
+    if job is not None and request.method == "GET" and not job.finished:
+        return redirect(pages.progress, job.pk)
+    messages.error(request, "That import has expired or was already stored. Upload the documents again.")
+    return redirect(pages.upload)
+
+
+def preview_context(files: list[ImportFile]) -> dict:
+    """What a preview page shows: each document as read, and whether storing goes to the background."""
+    previews = [preview_file(file) for file in files]
+    return {
+        "previews": previews, "splits": SourceDocument.Split.choices,
+        "background": sum(p["steps"] for p in previews) > settings.IMPORT_BACKGROUND_STEPS,
+        "storable": any(p["result"] is not None for p in previews),
+    }
+
+
+def decide(request: HttpRequest, job: ImportJob, files: list[ImportFile], pages: ImportPages) -> HttpResponse:
+    """A POST on a preview: cancel, store, or read again the way chosen for each document."""
+    action = request.POST.get("action")
+    if action == "cancel":
+        job.delete()
+        messages.info(request, "Nothing was stored; the upload was forgotten.")
+        return redirect(pages.cancelled)
+    read_choices(request, files)
+    if action == "store":
+        return store_job(request, job, files, pages)
+    return redirect(pages.preview, job.pk)  # 'reread': show the new reading
+
+
+def read_choices(request: HttpRequest, files: list[ImportFile]) -> None:
     for file in files:
         split = request.POST.get(f"split-{file.pk}")
         if split in SourceDocument.Split.values and split != file.split:
@@ -176,7 +240,7 @@ def _parse(file: ImportFile):
     return parse_document(bytes(file.data), file.name, split=file.split)
 
 
-def _preview(file: ImportFile) -> dict:
+def preview_file(file: ImportFile) -> dict:
     from runbooks.store import count_steps, preview_document
 
     doc = _parse(file)
@@ -219,7 +283,8 @@ def _step(step) -> dict:
     }
 
 
-def _store(request: HttpRequest, job: ImportJob, files: list[ImportFile]) -> HttpResponse:
+def store_job(request: HttpRequest, job: ImportJob, files: list[ImportFile],
+              pages: ImportPages = ADMIN_PAGES) -> HttpResponse:
     from runbooks.store import count_steps
 
     docs = [(file, _parse(file)) for file in files]
@@ -230,17 +295,17 @@ def _store(request: HttpRequest, job: ImportJob, files: list[ImportFile]) -> Htt
     )
     if claimed != 1:
         messages.error(request, "That import has expired or was already stored. Upload the documents again.")
-        return redirect("admin:runbooks_runbook_import")
+        return redirect(pages.upload)
     if total_steps > settings.IMPORT_BACKGROUND_STEPS:
         from runbooks.tasks import enqueue_import
 
         transaction.on_commit(partial(enqueue_import, str(job.pk)))
-        return redirect("admin:runbooks_runbook_import_progress", job.pk)
+        return redirect(pages.progress, job.pk)
     store_files(job, docs)
     job.refresh_from_db()
     for message in job.messages:
         getattr(messages, message["level"])(request, message["text"])
-    return HttpResponseRedirect(reverse(CHANGELIST))
+    return HttpResponseRedirect(reverse(pages.done))
 
 
 def store_files(job: ImportJob, docs: list) -> None:
