@@ -164,6 +164,9 @@ def store_document(doc, *, by=None, source_bytes: bytes | None = None) -> StoreR
         _store_contacts(doc, result)
         _store_escalation(doc, result)
         _store_runbooks(doc, source, result, by)
+        if len(result.warnings) > len(source.warnings or []):
+            # what storing found too (a tier that pages nobody), kept with the document for /setup/ to show
+            SourceDocument.objects.filter(pk=source.pk).update(warnings=list(result.warnings))
     return result
 
 

@@ -26,7 +26,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--no-demo", action="store_true", help="Do not load demo data")
+        parser.add_argument("--no-demo", action="store_true",
+                            help="No demo data: an empty console with only the admin account (printed once)")
 
     def handle(self, *args, port: int, no_demo: bool, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -36,8 +37,7 @@ class Command(BaseCommand):
         check_database()
         check_broker()
         call_command("migrate", interactive=False, verbosity=0)
-        if not no_demo:
-            call_command("seed_demo")
+        call_command("seed_demo", admin_only=no_demo)
         self._command_isolation()  # before the worker starts: it inherits the environment
         self._serve(port)
 

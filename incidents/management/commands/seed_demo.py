@@ -30,11 +30,20 @@ DEMO_PROGRAMS = ["uptime", "df", "sleep", "echo", "date", "seq", "ps", "free", "
 class Command(BaseCommand):
     help = "Load the demo runbooks, severity matrix, contacts, an execution target and demo users."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--admin-only", action="store_true",
+                            help="Only the admin account (printed once): a console with none of the demo data")
+
+    def handle(self, *args, admin_only: bool = False, **options):
+        if admin_only:  # an empty console of one's own: the admin account alone, printed once
+            self._users(demo_users=False)
+            return
         for path in sorted(DEMO_DIR.glob("*.md")):
             data = path.read_bytes()
             result = store_document(parse_document(data, path.name), source_bytes=data)
             self.stdout.write(f"demo: {path.name}: {result}")
+            for warning in result.warnings:  # each one, not only their count
+                self.stdout.write(f"  warning: {warning}")
         with transaction.atomic():
             ExecutionTarget.objects.get_or_create(
                 name="local", defaults={"queue": "commands", "allowed_programs": DEMO_PROGRAMS,
@@ -45,7 +54,7 @@ class Command(BaseCommand):
         self._demo_incident()
         self._demo_postmortem()
 
-    def _users(self) -> None:
+    def _users(self, *, demo_users: bool = True) -> None:
         username = os.environ.get("CONSOLE_ADMIN_USER", "admin")
         given = os.environ.get("CONSOLE_ADMIN_PASSWORD")
         admin = User.objects.filter(username=username).first()
@@ -62,6 +71,11 @@ class Command(BaseCommand):
                 admin.set_password(password)
                 admin.save(update_fields=["password"])
             admin.groups.add(Group.objects.get(name=ADMIN))
+            if not demo_users:
+                self.stdout.write(self.style.WARNING(
+                    f"\n  Admin login: {username} / {password}\n"
+                    "  (Printed once; set CONSOLE_ADMIN_USER / CONSOLE_ADMIN_PASSWORD to choose them.)\n"))
+                return
             for name, role in (("commander", COMMANDER), ("responder", RESPONDER), ("viewer", VIEWER)):
                 user, created = User.objects.get_or_create(username=f"demo-{name}", defaults={"first_name": name})
                 if created or given:

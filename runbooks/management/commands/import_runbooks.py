@@ -29,8 +29,7 @@ from runbooks.store import (
     stored_split,
     unreadable_reason,
 )
-
-DOCUMENT_SUFFIXES = (".md", ".markdown", ".txt", ".html.md", ".md.erb", ".markdown.erb")
+from runbooks.uploads import DOCUMENT_SUFFIXES  # the one list: folders here, zips in the browser upload
 
 
 class Command(BaseCommand):
@@ -58,8 +57,9 @@ class Command(BaseCommand):
             # the contract of a --dry-run --json is the parse alone: no database, so no remembered reading
             remembered = "auto" if (dry_run and as_json) else self._stored_split(path)
             doc = parse_document(data, path, split=split or remembered)
-            for warning in getattr(doc, "warnings", None) or []:
-                self.stderr.write(f"{path}: warning: {warning}")
+            if as_json:  # stdout is the JSON: warnings go to stderr, each on its own line
+                for warning in getattr(doc, "warnings", None) or []:
+                    self.stderr.write(f"{path}: warning: {warning}")
             if dry_run and as_json:
                 pass  # the contract is the parse alone: no database needed
             elif dry_run:
@@ -67,6 +67,7 @@ class Command(BaseCommand):
                     result = preview_document(doc)
                 except ImportLimitError as exc:
                     failed.append(path)
+                    self._doc_warnings(path, doc, as_json)
                     self.stderr.write(f"{path}: error: it would not be stored: {exc}")
                     continue
                 except DatabaseError as exc:
@@ -74,8 +75,10 @@ class Command(BaseCommand):
                     self.stdout.write(f"{path}: parsed: {plural(len(doc.runbooks), 'runbook')} ({doc.shape})")
                     for runbook in doc.runbooks:
                         self.stdout.write(f"  {runbook.title}")
+                    self._doc_warnings(path, doc, as_json)
                 except Exception as exc:  # noqa: BLE001 - reported per file, the others still import
                     failed.append(path)
+                    self._doc_warnings(path, doc, as_json)
                     self.stderr.write(f"{path}: error: it would not store: {exc}")
                     continue
                 else:
@@ -85,6 +88,7 @@ class Command(BaseCommand):
                     result = store_document(doc, source_bytes=data)
                 except Exception as exc:  # noqa: BLE001 - nothing of this document was stored (one transaction)
                     failed.append(path)
+                    self._doc_warnings(path, doc, as_json)
                     self.stderr.write(f"{path}: error: nothing stored: {exc}")
                     continue
                 self._report(path, f"stored: {result}", result, doc, as_json)
@@ -138,10 +142,21 @@ class Command(BaseCommand):
         self.stderr.write(f"{path}: error: {reason}")
         return None
 
+    def _doc_warnings(self, path: str, doc, as_json: bool) -> None:
+        """The reader's warnings about a document that was not stored (with --json they were already shown)."""
+        if not as_json:
+            for warning in getattr(doc, "warnings", None) or []:
+                self.stderr.write(f"{path}: warning: {warning}")
+
     def _report(self, path: str, line: str, result, doc, as_json: bool) -> None:
         out = self.stderr if as_json else self.stdout
         out.write(f"{path}: {line}")
         if as_json:
+            # the reader's warnings went to stderr already; what storing added is said here
+            seen = set(getattr(doc, "warnings", None) or [])
+            for warning in result.warnings:
+                if warning not in seen:
+                    out.write(f"{path}: warning: {warning}")
             return
         out.write(f"  read as: {doc.shape} (split {doc.split}): {'; '.join(doc.why)}")
         for label, titles in (("new", result.created), ("changed", result.updated)):
@@ -151,6 +166,8 @@ class Command(BaseCommand):
             out.write(f"  severity: {decision}")
         for kept in result.kept:
             out.write(f"  kept (an admin's decision): {kept}")
+        for warning in result.warnings:  # every one, not only their count: the reader's and the store's
+            out.write(f"  warning: {warning}")
 
 
 def _dumps(contract: dict) -> str:
