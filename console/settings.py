@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "runbooks",
     "incidents",
     "api",
+    "setup",  # /setup/, importing from the browser, the guides
 ]
 
 MIDDLEWARE = [
@@ -357,4 +358,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # httpx logs every request's URL at INFO: a chat webhook's path is its credential, so not below WARNING.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

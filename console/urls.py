@@ -36,4 +36,5 @@ urlpatterns = [
     path("admin/login/", account_views.admin_login),  # one login page, the throttled one
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
+    path("setup/", include("setup.urls")),
 ]
