@@ -68,7 +68,10 @@ def _when(at: datetime | None) -> str:
 
     if at is None:
         return "never"
-    return f"{timesince(at, timezone.now()).split(',')[0]} ago"
+    now = timezone.now()
+    if (now - at).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(at, now).split(',')[0]} ago"
 
 
 # --- the areas ----------------------------------------------------------------------------------------------
@@ -295,7 +298,7 @@ def tokens_area(user) -> Area:
     counts = ApiToken.objects.active().aggregate(n=Count("id"), mine=Count("id", filter=Q(user=user)))
     area = Area("tokens", "API tokens", DONE if counts["n"] else OPTIONAL,
                 f"{_n(counts['n'], 'active token')} ({counts['mine']} yours)",
-                next_step="Make a token for a script or CI (or `manage.py create_api_token USERNAME`)",
+                next_step="Make a token for a script or CI (or manage.py create_api_token USERNAME)",
                 next_url=_admin("accounts_apitoken_add"), guide="api",
                 links=[("Tokens", _admin("accounts_apitoken_changelist")), ("API docs", reverse("api:docs"))])
     if counts["n"]:

@@ -88,7 +88,7 @@ def test_a_configured_console_shows_counts_last_import_and_every_warning_of_a_do
 
     runbooks = area(html, "runbooks")
     assert state_of(html, "runbooks") == "attention"
-    assert "1 runbook from 1 document; last import 0" in runbooks
+    assert "1 runbook from 1 document; last import just now" in runbooks
     assert "ops.md: 2 warnings" in runbooks
     assert "line 4: a table with no header" in runbooks and "SEV9 escalation: pages nobody" in runbooks
     assert state_of(html, "severity") == "done" and "SEV1 (also Critical, P1): respond within 15 min" in html
