@@ -86,8 +86,8 @@ def _page(request, form, status: int = 200):
     }, status=status)
 
 
+@admin_required  # before the method: a GET from someone who may not post is a 403, not a 405
 @require_POST
-@admin_required
 def test_message(request):
     contacts = state.chat_contacts()
     form = TestMessageForm(request.POST, user=request.user, contacts=contacts)

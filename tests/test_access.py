@@ -91,6 +91,12 @@ ACCESS: dict[str, tuple[str | None, str]] = {
     "followup:metrics_csv": ("viewer", "get"),
     "followup:metrics_incidents_csv": ("viewer", "get"),
     "followup:runbook_record": ("viewer", "get"),
+    "setup:page": ("admin", "get"),
+    "setup:test_message": ("admin", "post-only"),
+    "setup:guide": ("viewer", "get"),
+    "setup:import": ("admin", "get"),
+    "setup:import_preview": ("admin", "get"),  # the admin's own upload (another's is a 404: see tests/setup/)
+    "setup:import_progress": ("admin", "get"),
 }
 
 
@@ -107,7 +113,7 @@ def _named_patterns(resolver=None, prefix=""):
 
 
 @pytest.fixture
-def url_args(db, commander):
+def url_args(db, commander, admin_user):
     """Real objects for every URL argument name used in the project."""
     from incidents.models import Incident
 
@@ -117,7 +123,10 @@ def url_args(db, commander):
     item = incident.checklist.first()
     args = {"pk": incident.pk, "slug": runbook.slug, "item_pk": item.pk, "number": 1, "version": 1,
             "a": 1, "b": 1, "run_pk": 1, "token": "x", "index": 0, "incident_id": incident.pk, "item_id": item.pk,
-            "key": "root_cause", "link_pk": incident.runbooks.first().pk}
+            "key": "root_cause", "link_pk": incident.runbooks.first().pk, "name": "getting-started"}
+    from runbooks.models import ImportJob
+
+    args["job_id"] = ImportJob.objects.create(created_by=admin_user).pk
     try:
         from incidents.models import CommandRun, ExecutionTarget
 
