@@ -21,6 +21,7 @@ from incidents import paging
 from incidents.models import Incident
 from runbooks.models import Contact, EscalationPolicy, Runbook, SeverityLevel
 from setup import workers
+from tests.conftest import restore_roles
 from tests.setup.webhook import WebhookServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -88,6 +89,7 @@ def first_hour(settings, monkeypatch):
     monkeypatch.setattr(paging, "enqueue", lambda ids, countdown=None: paging.deliver(ids))
     monkeypatch.delenv("CONSOLE_ADMIN_USER", raising=False)
     monkeypatch.delenv("CONSOLE_ADMIN_PASSWORD", raising=False)
+    restore_roles()  # what migrate makes; a transactional test's flush took it
     out = io.StringIO()
     call_command("seed_demo", "--admin-only", stdout=out)  # what make run RUN_ARGS=--no-demo does
     login = re.search(r"Admin login: (\S+) / (\S+)", out.getvalue())
