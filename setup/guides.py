@@ -48,7 +48,8 @@ GUIDES = [
     Guide("alerts", DOCS / "alerts.md", "how alerts become incidents, in detail"),
     Guide("import-format", DOCS / "import-format.md", "how documents are read"),
 ]
-_EXTRA = [Guide("README", ROOT / "README.md"), Guide("SECURITY", ROOT / "SECURITY.md")]
+_EXTRA = [Guide("README", ROOT / "README.md"), Guide("SECURITY", ROOT / "SECURITY.md"),
+          Guide("architecture", DOCS / "architecture.md"), Guide("performance", DOCS / "performance.md")]
 BY_NAME = {guide.name: guide for guide in [*GUIDES, *_EXTRA]}
 _LINK = re.compile(r'href="(?:\./)?(\.\./)?(?:docs/)?([A-Za-z][\w-]*)\.md(#[\w-]*)?"')
 
