@@ -52,7 +52,7 @@ def test_with_the_file_make_writes_every_manage_py_command_works_unexported(tmp_
     assert manage(var, "check").returncode == 0
     values = shown(manage(var, "shell", "-v", "0", "-c", SHOW))
     assert values["debug"] is True and values["key"] == key
-    assert values["fallbacks"] == ["insecure-dev-key-only-for-debug-and-tests"]  # older dev data stays readable
+    assert values["fallbacks"] == ["insecure-dev-key-only-for-debug"]  # older dev data stays readable
 
 
 def test_writing_again_keeps_the_key(tmp_path):
