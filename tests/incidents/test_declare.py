@@ -116,3 +116,12 @@ def test_suggestions_cost_the_same_queries_however_many_incidents_are_open(
         Incident.declare(title=f"Checkout slow {n}", severity=sev[1], by=commander, runbooks=[runbook])
     with django_assert_max_num_queries(len(few)):
         suggest(client, symptoms="upstream timed out")
+
+
+def test_the_symptoms_given_at_declare_are_shown_on_the_incident_page_not_folded(as_user, commander, sev):
+    as_user(commander).post(reverse("incidents:declare"), {
+        "title": "Checkout errors", "symptoms": "HTTP 502 from checkout <b>since</b> 07:40", "severity": sev[1].pk})
+    page = as_user(commander).get(Incident.objects.get().get_absolute_url()).content.decode()
+    shown = page.split('class="incident-summary"')[1].split("</div>")[0]
+    assert "HTTP 502 from checkout &lt;b&gt;since&lt;/b&gt; 07:40" in shown
+    assert '<details class="incident-summary"' not in page and '<div class="incident-summary">' in page
