@@ -58,6 +58,14 @@ def test_an_admin_role_without_staff_access_or_staff_without_the_role_is_refused
         assert client.get(URL).status_code == 403
 
 
+def test_the_setup_link_shows_only_to_those_who_may_open_it(client, admin_user, db):
+    staff_only = make_user("stef", COMMANDER, is_staff=True)
+    client.force_login(staff_only)
+    assert f'href="{URL}"' not in client.get("/").content.decode()
+    client.force_login(admin_user)
+    assert f'href="{URL}"' in client.get("/").content.decode()
+
+
 def test_an_empty_console_says_what_is_missing_and_the_one_next_step_of_each(client, admin_user):
     client.force_login(admin_user)
     html = client.get(URL).content.decode()
